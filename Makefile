@@ -1,0 +1,43 @@
+# Two commands do everything, on a fresh machine or an old one:
+#   make book   execute the chapters and build the HTML book (_build/html/index.html)
+#   make test   run the unit tests, the repository checks and every chapter under nbval
+# Both create .venv and install the pinned requirements first, but only when
+# requirements.txt or pyproject.toml changed since the last install (no network needed after).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+
+# Jupyter Book's execution cache keys notebooks on their code only; this key also covers the
+# package and the pinned versions, so a change to tutorial_lib re-executes the chapters.
+BOOK_KEY = $(shell cat tutorial_lib/*.py requirements.txt | sha256sum | cut -c1-16)
+
+.PHONY: book test lint timings clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	@mkdir -p _build
+	@if [ "$$(cat _build/.book-key 2>/dev/null)" != "$(BOOK_KEY)" ]; then \
+		rm -rf _build/.jupyter_cache; echo "$(BOOK_KEY)" > _build/.book-key; fi
+	$(BIN)/jupyter-book build . -n -W --keep-going
+	@echo "Open _build/html/index.html in a browser."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -v
+
+lint: $(STAMP)
+	$(BIN)/ruff check tutorial_lib tests scripts book
+	$(BIN)/nbstripout --verify book/*.ipynb
+
+timings: $(STAMP)
+	$(BIN)/python scripts/time_chapters.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,61 @@
+import json
+
+import numpy as np
+import pytest
+
+from tutorial_lib import cache, data, transfer
+
+
+def test_cache_dir_follows_the_environment(tmp_cache):
+    assert cache.cache_dir() == tmp_cache and tmp_cache.is_dir()
+
+
+def test_recipe_hash_is_stable_and_order_free():
+    assert cache.recipe_hash({"a": 1, "b": [1, 2]}) == cache.recipe_hash({"b": [1, 2], "a": 1})
+    assert cache.recipe_hash({"a": 1}) != cache.recipe_hash({"a": 2})
+    with pytest.raises(TypeError, match="JSON"):
+        cache.recipe_hash({"a": object()})
+    with pytest.raises(TypeError, match="mapping"):
+        cache.recipe_hash([1, 2])
+
+
+def test_cached_arrays_builds_once_then_loads(tmp_cache):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": np.arange(5)}
+
+    first = cache.cached_arrays("demo", {"n": 5}, compute)
+    second = cache.cached_arrays("demo", {"n": 5}, compute)
+    np.testing.assert_array_equal(first["x"], second["x"])
+    assert len(calls) == 1
+
+
+def test_a_corrupt_entry_is_rebuilt(tmp_cache):
+    cache.cached_arrays("demo", {"n": 3}, lambda: {"x": np.arange(3)})
+    (data_file,) = tmp_cache.glob("demo-*.npz")
+    data_file.write_bytes(b"not an npz file")
+    calls = []
+    with pytest.warns(UserWarning, match="stale or corrupt"):
+        rebuilt = cache.cached_arrays("demo", {"n": 3}, lambda: calls.append(1) or {"x": np.arange(3)})
+    assert calls == [1]
+    np.testing.assert_array_equal(rebuilt["x"], np.arange(3))
+    meta = json.loads(next(tmp_cache.glob("demo-*.json")).read_text())
+    assert meta["sha256"] == cache.file_sha256(data_file)
+
+
+def test_source_model_is_cached_and_retrained_when_corrupt(tmp_cache):
+    task = data.shifted_digits_task(source_copies=1)
+    first = transfer.train_source_model(task, steps=20, eval_every=10)
+    second = transfer.train_source_model(task, steps=20, eval_every=10)
+    assert not first.from_cache and second.from_cache
+    assert first.history == second.history and first.history["step"] == [10, 20]
+    for a, b in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    (weights,) = tmp_cache.glob("source-model-*.weights.h5")
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.warns(UserWarning):
+        third = transfer.train_source_model(task, steps=20, eval_every=10)
+    assert not third.from_cache
+    np.testing.assert_array_equal(third.model.get_weights()[0], first.model.get_weights()[0])

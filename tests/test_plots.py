@@ -1,0 +1,39 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from tutorial_lib import plots  # noqa: E402
+
+
+def test_show_images_grid():
+    figure = plots.show_images(np.zeros((5, 8, 8, 1)), list("abcde"), columns=3)
+    assert len(figure.axes) == 6 and figure.axes[0].get_title() == "a"
+    with pytest.raises(ValueError, match="labels"):
+        plots.show_images(np.zeros((2, 8, 8)), ["a"])
+
+
+def test_learning_curves_panels():
+    history = {"step": [1, 2], "loss": [1.0, 0.5], "val_accuracy": [0.5, 0.7]}
+    assert len(plots.plot_learning_curves(history).axes) == 2
+    with pytest.raises(ValueError, match="loss"):
+        plots.plot_learning_curves({"step": [1]})
+
+
+def test_accuracy_vs_labels_one_line_per_method():
+    rows = [{"method": m, "labels_per_class": k, "seed": s, "accuracy": 0.5}
+            for m in ("from scratch", "feature sharing") for k in (1, 5) for s in (0, 1)]
+    axis = plots.plot_accuracy_vs_labels(rows, chance=0.2).axes[0]
+    assert [line.get_label() for line in axis.get_lines()][:2] == ["from scratch", "feature sharing"]
+    with pytest.raises(ValueError, match="no rows"):
+        plots.plot_accuracy_vs_labels([])
+
+
+def test_bar_chart_heights():
+    figure = plots.bar_chart({"a": 0.25, "b": 0.75}, {"a": 0.1, "b": 0.0})
+    heights = [patch.get_height() for patch in figure.axes[0].patches]
+    assert heights == pytest.approx([0.25, 0.75])
+    with pytest.raises(ValueError):
+        plots.bar_chart({})

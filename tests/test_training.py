@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from tutorial_lib import models, training
+
+
+def test_train_learns_an_easy_task(tiny_images):
+    x, y = tiny_images
+    model = models.small_cnn(2, seed=0)
+    history = training.train(model, x, y, steps=60, learning_rate=3e-3, eval_every=20,
+                             validation=(x, y))
+    assert history["step"] == [20, 40, 60]
+    assert history["loss"][-1] < history["loss"][0]
+    assert training.accuracy(model, x, y) >= 0.95
+
+
+def test_train_is_deterministic_with_and_without_a_compiled_copy(tiny_images):
+    x, y = tiny_images
+    results = []
+    for clear in (True, False, False):
+        if clear:
+            training.clear_compiled_models()
+        model = models.small_cnn(2, seed=3)
+        training.train(model, x, y, steps=15, seed=5)
+        results.append(model.get_weights())
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_frozen_layers_do_not_move(tiny_images):
+    x, y = tiny_images
+    model = models.freeze(models.small_cnn(2, seed=0), 3)
+    before = model.get_layer("conv2").get_weights()[0].copy()
+    head_before = model.get_layer("head").get_weights()[0].copy()
+    training.train(model, x, y, steps=10)
+    np.testing.assert_array_equal(before, model.get_layer("conv2").get_weights()[0])
+    assert not np.array_equal(head_before, model.get_layer("head").get_weights()[0])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda x, y: (x[..., 0], y), "expects inputs of shape"),
+        (lambda x, y: (x, np.eye(2)[y]), "one-hot"),
+        (lambda x, y: (x, y + 5), "does not fit"),
+        (lambda x, y: (x, y[:-1]), "expected 40 labels"),
+    ],
+)
+def test_train_rejects_bad_inputs(tiny_images, change, message):
+    x, y = change(*tiny_images)
+    with pytest.raises(ValueError, match=message):
+        training.train(models.small_cnn(2), x, y, steps=1)
+
+
+def test_train_rejects_bad_budgets(tiny_images):
+    with pytest.raises(ValueError, match="steps"):
+        training.train(models.small_cnn(2), *tiny_images, steps=0)
+    with pytest.raises(TypeError, match="steps"):
+        training.train(models.small_cnn(2), *tiny_images, steps=1.5)
+    with pytest.raises(ValueError, match="learning_rate"):
+        training.train(models.small_cnn(2), *tiny_images, steps=1, learning_rate=0)
+
+
+def test_predict_proba_rows_sum_to_one(tiny_images):
+    probabilities = training.predict_proba(models.small_cnn(2), tiny_images[0], batch_size=7)
+    assert probabilities.shape == (40, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

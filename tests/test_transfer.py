@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from tutorial_lib import data, models, transfer
+
+
+def test_summarize_means_and_spreads():
+    rows = [{"method": "a", "labels_per_class": 1, "accuracy": v} for v in (0.2, 0.4)]
+    rows.append({"method": "b", "labels_per_class": 1, "accuracy": 0.9})
+    stats = transfer.summarize(rows)
+    assert stats[("a", 1)] == pytest.approx((0.3, 0.1, 2))
+    assert stats[("b", 1)] == pytest.approx((0.9, 0.0, 1))
+    with pytest.raises(ValueError, match="no field"):
+        transfer.summarize([{"method": "a"}])
+
+
+def test_compare_methods_rejects_unknown_methods(task, source):
+    with pytest.raises(ValueError, match="unknown methods"):
+        transfer.compare_methods(task, source.model, [1], methods=["magic"])
+
+
+def test_compare_methods_rows(task, source):
+    rows = transfer.compare_methods(task, source.model, [2], seeds=(0,), steps=5)
+    assert [(r["method"], r["labels_per_class"], r["seed"]) for r in rows] == [
+        (m, 2, 0) for m in transfer.METHODS]
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in rows)
+
+
+def test_source_model_learns_the_source_task(task, source):
+    assert source.model.output_shape == (None, 5)
+    assert transfer.evaluate(source.model, *task.source_test) > 0.85
+
+
+def test_feature_sharing_keeps_the_source_weights(task, source):
+    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
+    before = source.model.get_layer("conv3").get_weights()[0].copy()
+    model = transfer.feature_sharing(source.model, task.target_pool.x[chosen],
+                                     task.target_pool.y[chosen], 5, steps=20)
+    assert model.output_shape == (None, 5)
+    assert [layer.name for layer in models.weight_layers(model)] == ["conv1", "conv2", "conv3", "head"]
+    np.testing.assert_array_equal(before, model.get_layer("conv3").get_weights()[0])
+    np.testing.assert_array_equal(before, source.model.get_layer("conv3").get_weights()[0])
+
+
+def test_parameter_sharing_moves_the_copy_not_the_source(task, source):
+    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
+    before = source.model.get_layer("conv1").get_weights()[0].copy()
+    model = transfer.parameter_sharing(source.model, task.target_pool.x[chosen],
+                                       task.target_pool.y[chosen], 5, steps=20)
+    assert not np.array_equal(before, model.get_layer("conv1").get_weights()[0])
+    np.testing.assert_array_equal(before, source.model.get_layer("conv1").get_weights()[0])
+
+
+def test_transfer_beats_scratch_with_few_labels(task, source):
+    """The book's central claim, with a margin: at 1 and 5 labels per class, both ways of
+    transferring beat training from scratch by at least 8 points (mean of 3 seeds)."""
+    stats = transfer.summarize(transfer.compare_methods(task, source.model, [1, 5]))
+    for k in (1, 5):
+        scratch = stats[("from scratch", k)][0]
+        for method in ("parameter sharing", "feature sharing"):
+            assert stats[(method, k)][0] >= scratch + 0.08, (method, k, stats)
+    assert stats[("feature sharing", 5)][0] > 0.4

@@ -1,0 +1,31 @@
+"""Tested helpers for *Transfer Learning, an executable book*.
+
+Every chapter imports its helpers from here instead of pasting code. Importing the
+package quiets TensorFlow's C++ log lines (they must be silenced before TensorFlow is
+imported), so import ``tutorial_lib`` before ``keras`` or ``tensorflow``.
+
+Modules
+-------
+repro
+    One call that seeds Python, NumPy and Keras and turns on deterministic ops.
+data
+    Embedded data sets (scikit-learn's digits) and the source/target splits.
+models
+    A small CNN, new heads, freezing helpers.
+training
+    Fixed-budget training with Keras ``fit`` and fast accuracy evaluation.
+cache
+    The on-disk, hash-keyed cache for trained models and computed features.
+transfer
+    Source model, parameter sharing, feature sharing, training from scratch.
+plots
+    Learning curves, accuracy-versus-labels plots, bar charts.
+"""
+
+import os as _os
+
+# TensorFlow reads these when it is first imported; setdefault lets a reader override them.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+__version__ = "0.1.0"

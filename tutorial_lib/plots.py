@@ -1,0 +1,141 @@
+"""Figures of the book: image grids, learning curves, accuracy against labels, bar charts.
+
+Plotting code does not train; every function takes results and returns a matplotlib
+``Figure``, so a notebook can show it and a test can inspect it.
+
+Taught in: *What is transfer learning?*
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from tutorial_lib.transfer import summarize
+
+# One colour per method, the same in every chapter.
+METHOD_COLORS = {
+    "from scratch": "#7f7f7f",
+    "parameter sharing": "#1f77b4",
+    "feature sharing": "#ff7f0e",
+}
+
+
+def show_images(
+    images: np.ndarray, labels: Sequence | None = None, *, columns: int = 8, size: float = 1.1
+) -> Figure:
+    """A grid of grey or colour images with optional titles.
+
+    Parameters
+    ----------
+    images
+        ``(n, h, w)``, ``(n, h, w, 1)`` or ``(n, h, w, 3)`` with values in [0, 1].
+    labels
+        One title per image, or ``None``.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(f"images must have shape (n, h, w[, channels]), got {images.shape}")
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"got {len(labels)} labels for {len(images)} images")
+    rows = -(-len(images) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 1.15),
+                                squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index < len(images):
+            axis.imshow(images[index], cmap="gray" if images.ndim == 3 else None, vmin=0, vmax=1)
+            if labels is not None:
+                axis.set_title(str(labels[index]), fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def plot_learning_curves(history: Mapping[str, Sequence[float]], title: str = "") -> Figure:
+    """Training loss and (if recorded) validation accuracy against training steps."""
+    for key in ("step", "loss"):
+        if key not in history:
+            raise ValueError(f"history must hold '{key}', got keys {sorted(history)}")
+    has_accuracy = "val_accuracy" in history
+    figure, axes = plt.subplots(1, 2 if has_accuracy else 1, figsize=(9 if has_accuracy else 4.5, 3.2),
+                                squeeze=False)
+    axes[0, 0].plot(history["step"], history["loss"], marker=".")
+    axes[0, 0].set(xlabel="training step", ylabel="training loss", title="loss")
+    if has_accuracy:
+        axes[0, 1].plot(history["step"], history["val_accuracy"], marker=".", color="C2")
+        axes[0, 1].set(xlabel="training step", ylabel="accuracy", ylim=(0, 1),
+                       title="accuracy on held-out images")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_accuracy_vs_labels(
+    rows: Iterable[dict], *, chance: float | None = None, title: str = ""
+) -> Figure:
+    """Mean accuracy (± one standard deviation over seeds) against labels per class, per method.
+
+    Parameters
+    ----------
+    rows
+        Rows as returned by :func:`tutorial_lib.transfer.compare_methods`.
+    chance
+        If given, a dashed line at the accuracy of guessing.
+    """
+    stats = summarize(rows)
+    if not stats:
+        raise ValueError("no rows to plot")
+    figure, axis = plt.subplots(figsize=(6, 3.8))
+    for method in dict.fromkeys(key[0] for key in stats):
+        ks = sorted(key[1] for key in stats if key[0] == method)
+        mean = np.array([stats[(method, k)][0] for k in ks])
+        spread = np.array([stats[(method, k)][1] for k in ks])
+        color = METHOD_COLORS.get(method)
+        axis.plot(ks, mean, marker="o", label=method, color=color)
+        axis.fill_between(ks, mean - spread, mean + spread, alpha=0.2, color=color)
+    if chance is not None:
+        axis.axhline(chance, linestyle="--", color="black", linewidth=1, label="chance")
+    axis.set_xscale("log")
+    ks = sorted({key[1] for key in stats})
+    axis.set_xticks(ks, [str(k) for k in ks])
+    axis.set(xlabel="labelled target images per class", ylabel="target test accuracy",
+             ylim=(0, 1), title=title)
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def bar_chart(
+    values: Mapping[str, float],
+    errors: Mapping[str, float] | None = None,
+    *,
+    ylabel: str = "accuracy",
+    title: str = "",
+    chance: float | None = None,
+    colors: Sequence[str] | None = None,
+) -> Figure:
+    """Bars with optional error bars and value labels."""
+    if not values:
+        raise ValueError("values must not be empty")
+    names = list(values)
+    heights = [float(values[name]) for name in names]
+    yerr = None if errors is None else [float(errors[name]) for name in names]
+    figure, axis = plt.subplots(figsize=(max(4.0, 1.3 * len(names)), 3.6))
+    if colors is None:
+        colors = [METHOD_COLORS.get(name, f"C{i}") for i, name in enumerate(names)]
+    bars = axis.bar(names, heights, yerr=yerr, capsize=4, color=colors)
+    axis.bar_label(bars, labels=[f"{h:.2f}" for h in heights], padding=3)
+    if chance is not None:
+        axis.axhline(chance, linestyle="--", color="black", linewidth=1, label="chance")
+        axis.legend(loc="upper left")
+    top = max(h + (e or 0) for h, e in zip(heights, yerr or [0] * len(heights), strict=True))
+    axis.set(ylabel=ylabel, title=title, ylim=(0, max(1.0, top * 1.15)))
+    figure.tight_layout()
+    return figure

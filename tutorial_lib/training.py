@@ -1,0 +1,172 @@
+"""Training with a fixed budget of gradient steps, and fast evaluation.
+
+Every model in the book's small experiments is trained by :func:`train`: Adam, sparse
+categorical cross-entropy, Keras ``fit``, a fixed number of steps. A fixed step budget makes
+runs with 5 or 250 labelled images comparable, and it makes the time of a chapter predictable.
+
+Speed: building Keras' training graph costs about a second on a laptop CPU, far more than the
+training itself. :func:`train` therefore keeps one compiled copy per architecture (and per
+set of frozen layers, learning rate and batch size), loads the caller's weights into it,
+resets the optimizer, trains, and writes the weights back. The result is the same as
+compiling a fresh model (a unit test checks this); only faster.
+
+Taught in: *What is transfer learning?*
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import keras
+import numpy as np
+
+from tutorial_lib.data import check_labels
+
+# Several steps per call into the graph: the same numbers, less Python overhead per step.
+_STEPS_PER_EXECUTION = 10
+_COMPILED: dict[str, tuple[keras.Model, list[np.ndarray]]] = {}
+
+
+def _architecture_key(model: keras.Model, learning_rate: float, batch_size: int) -> str:
+    layers = []
+    for layer in model.layers:
+        # Names and initialisers do not change the training graph; leaving them out lets
+        # models built with different seeds share one compiled copy.
+        config = {key: value for key, value in layer.get_config().items()
+                  if key != "name" and not key.endswith("initializer")}
+        layers.append((type(layer).__name__, layer.trainable, config))
+    return json.dumps(
+        [list(model.input_shape), layers, learning_rate, batch_size], sort_keys=True, default=str
+    )
+
+
+def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int) -> keras.Model:
+    key = _architecture_key(model, learning_rate, batch_size)
+    if key not in _COMPILED:
+        twin = keras.models.clone_model(model)
+        twin.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                     loss="sparse_categorical_crossentropy", jit_compile=False,
+                     steps_per_execution=_STEPS_PER_EXECUTION)
+        twin.optimizer.build(twin.trainable_variables)
+        fresh_state = [variable.numpy() for variable in twin.optimizer.variables]
+        _COMPILED[key] = (twin, fresh_state)
+    twin, fresh_state = _COMPILED[key]
+    for variable, value in zip(twin.optimizer.variables, fresh_state, strict=True):
+        variable.assign(value)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def clear_compiled_models() -> None:
+    """Forget the compiled copies that :func:`train` keeps (frees their memory)."""
+    _COMPILED.clear()
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return int(value)
+
+
+def _check_inputs(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype=np.float32)
+    expected = tuple(model.input_shape[1:])
+    if x.ndim == 0 or tuple(x.shape[1:]) != expected:
+        raise ValueError(f"the model expects inputs of shape (n, {', '.join(map(str, expected))}), "
+                         f"got {x.shape}")
+    y = check_labels(y, len(x))
+    n_outputs = model.output_shape[-1]
+    if y.size and y.max() >= n_outputs:
+        raise ValueError(f"label {y.max()} does not fit a model with {n_outputs} outputs")
+    return x, y
+
+
+def train(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    steps: int,
+    learning_rate: float = 1e-3,
+    batch_size: int = 32,
+    seed: int = 0,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    eval_every: int | None = None,
+) -> dict[str, list[float]]:
+    """Train ``model`` in place for ``steps`` Adam steps on sparse categorical cross-entropy.
+
+    Mini-batches are drawn by shuffling the data (seeded), epoch after epoch, until ``steps``
+    batches have been used; layers with ``trainable = False`` do not move.
+
+    Parameters
+    ----------
+    model
+        A Keras model with a softmax output; it need not be compiled.
+    x, y
+        Inputs and integer labels (not one-hot).
+    steps
+        Number of gradient steps.
+    learning_rate
+        Adam's learning rate.
+    batch_size
+        Images per step (fewer if the data set is smaller).
+    seed
+        Seed of the batch order.
+    validation
+        Optional ``(x, y)`` whose accuracy is recorded every ``eval_every`` steps.
+    eval_every
+        How often to record the training loss (and validation accuracy); default: once, at the end.
+
+    Returns
+    -------
+    dict
+        ``step``, ``loss`` (mean training loss since the last record) and, with validation,
+        ``val_accuracy``: lists with one entry per record.
+    """
+    x, y = _check_inputs(model, x, y)
+    steps = _check_positive_int("steps", steps)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    eval_every = steps if eval_every is None else _check_positive_int("eval_every", eval_every)
+    batch_size = min(batch_size, len(x))
+
+    rng = np.random.default_rng(seed)
+    n_epochs = -(-steps * batch_size // len(x))
+    order = np.concatenate([rng.permutation(len(x)) for _ in range(n_epochs)])[: steps * batch_size]
+
+    twin = _compiled_copy(model, learning_rate, batch_size)
+    history: dict[str, list[float]] = {"step": [], "loss": []}
+    if validation is not None:
+        history["val_accuracy"] = []
+    done = 0
+    while done < steps:
+        chunk = min(eval_every, steps - done)
+        batch = order[done * batch_size : (done + chunk) * batch_size]
+        result = twin.fit(x[batch], y[batch], batch_size=batch_size, epochs=1,
+                          shuffle=False, verbose=0)
+        done += chunk
+        history["step"].append(done)
+        history["loss"].append(float(result.history["loss"][-1]))
+        if validation is not None:
+            history["val_accuracy"].append(accuracy(twin, *validation))
+    model.set_weights(twin.get_weights())
+    return history
+
+
+def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities of ``model`` for ``x``, computed batch by batch without tracing a graph."""
+    x = np.asarray(x, dtype=np.float32)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    parts = [np.asarray(model(x[i : i + batch_size], training=False))
+             for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts)
+
+
+def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    """Share of ``x`` that ``model`` classifies as ``y`` (integer labels)."""
+    x, y = _check_inputs(model, x, y)
+    return float(np.mean(predict_proba(model, x).argmax(axis=1) == y))

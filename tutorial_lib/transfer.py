@@ -1,0 +1,209 @@
+"""Transfer learning itself: a source model, and three ways to learn a target task.
+
+* :func:`train_source_model` trains (once, then from the cache) the source model M.
+* :func:`parameter_sharing` starts the target model from M's weights and trains it
+  (fine-tuning), optionally keeping the first layers frozen.
+* :func:`feature_sharing` keeps M frozen as a feature extractor and trains only a new
+  classifier on its features.
+* :func:`from_scratch` trains the same architecture from a random start: the baseline.
+
+Training uses :func:`tutorial_lib.training.train` (Keras ``fit``).
+
+Taught in: *What is transfer learning?* and *Parameter sharing vs feature sharing*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from tutorial_lib import cache, models, training
+from tutorial_lib.data import TransferTask, sample_per_class
+
+METHODS = ("from scratch", "parameter sharing", "feature sharing")
+
+
+@dataclass
+class SourceModel:
+    """A trained source model, its training history and whether it came from the cache."""
+
+    model: keras.Sequential
+    history: dict[str, list[float]]
+    from_cache: bool
+
+
+def train_source_model(
+    task: TransferTask,
+    *,
+    steps: int = 2000,
+    learning_rate: float = 1e-3,
+    batch_size: int = 32,
+    eval_every: int = 100,
+    seed: int = 0,
+) -> SourceModel:
+    """Step 1 of transfer: train the source model M on the source task, or load it from the cache.
+
+    The cache key is a hash of the task's recipe, every argument here and the Keras version,
+    so a change to any of them trains a new model; a corrupt cached file is retrained.
+
+    Returns
+    -------
+    SourceModel
+        The model (``small_cnn`` with one output per source class) and its history:
+        ``step``, ``loss`` and ``val_accuracy`` on the source test set.
+    """
+    recipe = {
+        "task": {k: v for k, v in task.recipe.items() if k != "target_classes"},
+        "architecture": "small_cnn-v1",
+        "steps": steps, "learning_rate": learning_rate, "batch_size": batch_size,
+        "eval_every": eval_every, "seed": seed, "keras": keras.__version__,
+    }
+    if not task.recipe:
+        raise ValueError("the task has no recipe to key the cache with; build it with "
+                         "tutorial_lib.data.shifted_digits_task")
+
+    def build(path: Path) -> dict:
+        model = models.small_cnn(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
+        history = training.train(
+            model, *task.source_train, steps=steps, learning_rate=learning_rate,
+            batch_size=batch_size, seed=seed, validation=task.source_test, eval_every=eval_every,
+        )
+        model.save_weights(path)
+        return {"history": history}
+
+    def load(path: Path) -> keras.Sequential:
+        model = models.small_cnn(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
+        model.load_weights(path)
+        return model
+
+    model, meta = cache.cached("source-model", recipe, build, load, ".weights.h5")
+    return SourceModel(model, meta["extra"]["history"], from_cache=not meta["rebuilt"])
+
+
+def from_scratch(
+    x: np.ndarray, y: np.ndarray, num_classes: int, *, steps: int = 200,
+    learning_rate: float = 1e-3, seed: int = 0,
+) -> keras.Sequential:
+    """Train the book's small CNN on ``(x, y)`` from a random start (the baseline)."""
+    model = models.small_cnn(num_classes, np.shape(x)[1:], seed=seed)
+    training.train(model, x, y, steps=steps, learning_rate=learning_rate, seed=seed)
+    return model
+
+
+def parameter_sharing(
+    source: keras.Sequential, x: np.ndarray, y: np.ndarray, num_classes: int, *,
+    steps: int = 200, learning_rate: float = 1e-3, frozen_layers: int = 0, seed: int = 0,
+) -> keras.Sequential:
+    """Start from the source model's weights, put on a new head, and train (fine-tune).
+
+    Parameters
+    ----------
+    source
+        The trained source model; it is not changed.
+    frozen_layers
+        How many of the first weight-carrying layers keep the source weights (0: all move).
+    """
+    model = models.freeze(models.with_new_head(source, num_classes, seed=seed), frozen_layers)
+    training.train(model, x, y, steps=steps, learning_rate=learning_rate, seed=seed)
+    return model
+
+
+def feature_sharing(
+    source: keras.Sequential, x: np.ndarray, y: np.ndarray, num_classes: int, *,
+    steps: int = 200, learning_rate: float = 1e-2, layer_name: str | None = "gap", seed: int = 0,
+) -> keras.Sequential:
+    """Use the frozen source model as a feature extractor and train only a new classifier.
+
+    The features of ``x`` are computed once; the classifier is trained on them, which is
+    much cheaper than pushing images through the network at every step.
+
+    Parameters
+    ----------
+    layer_name
+        The layer whose output are the features; ``"gap"`` (the pooled convolution features)
+        by default, ``None`` for the layer just before the head.
+
+    Returns
+    -------
+    keras.Sequential
+        Extractor and classifier chained: a model from images to class probabilities.
+    """
+    extractor = models.feature_extractor(source, layer_name)
+    features = training.predict_proba(extractor, x)
+    head = models.linear_head(features.shape[1], num_classes, seed=seed)
+    training.train(head, features, y, steps=steps, learning_rate=learning_rate, seed=seed)
+    combined = keras.Sequential([keras.Input(source.input_shape[1:]), *extractor.layers,
+                                 *head.layers], name="feature_sharing")
+    return models.freeze(combined)
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    """Step 3 of transfer: accuracy on a held-out set that no training step has touched."""
+    return training.accuracy(model, x, y)
+
+
+def compare_methods(
+    task: TransferTask,
+    source: keras.Sequential,
+    labels_per_class: Iterable[int],
+    seeds: Iterable[int] = (0, 1, 2),
+    methods: Sequence[str] = METHODS,
+    *,
+    steps: int = 200,
+) -> list[dict]:
+    """Accuracy of each method on the target test set, for each label budget and seed.
+
+    For every ``(labels_per_class, seed)`` the same labelled images are given to every method.
+
+    Returns
+    -------
+    list of dict
+        One row per run: ``method``, ``labels_per_class``, ``seed``, ``accuracy``.
+
+    Raises
+    ------
+    ValueError
+        If a method is not one of :data:`METHODS`.
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    runners = {
+        "from scratch": lambda x, y, s: from_scratch(x, y, task.n_target_classes, steps=steps, seed=s),
+        "parameter sharing": lambda x, y, s: parameter_sharing(
+            source, x, y, task.n_target_classes, steps=steps, seed=s),
+        "feature sharing": lambda x, y, s: feature_sharing(
+            source, x, y, task.n_target_classes, steps=steps, seed=s),
+    }
+    rows = []
+    for k in labels_per_class:
+        for seed in seeds:
+            chosen = sample_per_class(task.target_pool.y, k, seed=seed)
+            x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+            for method in methods:
+                model = runners[method](x, y, seed)
+                rows.append({"method": method, "labels_per_class": int(k), "seed": int(seed),
+                             "accuracy": evaluate(model, *task.target_test)})
+    return rows
+
+
+def summarize(rows: Iterable[dict], by: Sequence[str] = ("method", "labels_per_class"),
+              value: str = "accuracy") -> dict[tuple, tuple[float, float, int]]:
+    """Mean, standard deviation and count of ``value`` for each group of rows.
+
+    Returns
+    -------
+    dict
+        ``{(group values...): (mean, std, n)}``, in the order groups first appear.
+    """
+    groups: dict[tuple, list[float]] = {}
+    for row in rows:
+        missing = [key for key in (*by, value) if key not in row]
+        if missing:
+            raise ValueError(f"row {row} has no field {missing}")
+        groups.setdefault(tuple(row[key] for key in by), []).append(float(row[value]))
+    return {key: (float(np.mean(v)), float(np.std(v)), len(v)) for key, v in groups.items()}
