@@ -162,3 +162,77 @@ def linear_head(num_features: int, num_classes: int, *, seed: int | None = 0) ->
                             kernel_initializer=_glorot(seed, 5))],
         name="linear_head",
     )
+
+
+def flatten_head(
+    feature_shape: Sequence[int], num_classes: int = 10, *, units: int = 1024, seed: int | None = 0
+) -> keras.Sequential:
+    """The classic head of the VGG16 example: ``Flatten``, ``Dense(units, relu)``, ``Dense(softmax)``.
+
+    It reads the feature maps of a convolutional base (``feature_shape``, e.g. ``(7, 7, 512)``
+    for VGG16 at 224 pixels), so it can be trained on precomputed features and then put on top
+    of the base with :func:`on_top`.
+    """
+    _check_classes(num_classes)
+    return keras.Sequential(
+        [keras.Input(tuple(feature_shape)),
+         keras.layers.Flatten(name="flatten"),
+         keras.layers.Dense(units, activation="relu", name="dense_1024" if units == 1024 else "dense",
+                            kernel_initializer=_glorot(seed, 6)),
+         keras.layers.Dense(num_classes, activation="softmax", name="head",
+                            kernel_initializer=_glorot(seed, 7))],
+        name="flatten_head",
+    )
+
+
+def gap_head(
+    feature_shape: Sequence[int], num_classes: int = 10, *, seed: int | None = 0
+) -> keras.Sequential:
+    """A light head: ``GlobalAveragePooling2D`` then one softmax layer."""
+    _check_classes(num_classes)
+    return keras.Sequential(
+        [keras.Input(tuple(feature_shape)),
+         keras.layers.GlobalAveragePooling2D(name="gap"),
+         keras.layers.Dense(num_classes, activation="softmax", name="head",
+                            kernel_initializer=_glorot(seed, 7))],
+        name="gap_head",
+    )
+
+
+def on_top(base: keras.Model, head: keras.Sequential) -> keras.Sequential:
+    """``base`` followed by a copy of ``head`` (same weights), as one model from images to classes.
+
+    Raises
+    ------
+    ValueError
+        If the head does not read the base's output shape.
+    """
+    if tuple(head.input_shape[1:]) != tuple(base.output_shape[1:]):
+        raise ValueError(f"the head reads {head.input_shape[1:]} but the base gives "
+                         f"{base.output_shape[1:]}")
+    copy = keras.models.clone_model(head)
+    copy.set_weights(head.get_weights())
+    return keras.Sequential([keras.Input(base.input_shape[1:]), base, *copy.layers],
+                            name=f"{base.name}_{head.name}")
+
+
+def frozen_layer_moves(*, recompile: bool, seed: int = 0) -> bool:
+    """Whether a layer frozen *after* a first ``fit`` still changes in the next ``fit``.
+
+    A two-layer demonstration of a Keras rule: ``fit`` builds its training function once, with
+    the trainable weights of that moment. Setting ``trainable = False`` later has no effect until
+    ``compile`` is called again.
+    """
+    keras.utils.set_random_seed(seed)
+    x = keras.random.uniform((32, 8), seed=seed)
+    y = keras.ops.one_hot(keras.ops.arange(32) % 2, 2)
+    base = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)], name="base")
+    model = keras.Sequential([base, keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    base.trainable = False
+    if recompile:
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+    before = keras.ops.convert_to_numpy(base.weights[0]).copy()
+    model.fit(x, y, epochs=1, verbose=0)
+    return not bool((keras.ops.convert_to_numpy(base.weights[0]) == before).all())

@@ -57,19 +57,30 @@ def show_images(
 
 
 def plot_learning_curves(history: Mapping[str, Sequence[float]], title: str = "") -> Figure:
-    """Training loss and (if recorded) validation accuracy against training steps."""
-    for key in ("step", "loss"):
-        if key not in history:
-            raise ValueError(f"history must hold '{key}', got keys {sorted(history)}")
-    has_accuracy = "val_accuracy" in history
+    """Loss and accuracy curves of a training run.
+
+    ``history`` is either :func:`tutorial_lib.training.train`'s (``step``, ``loss``,
+    ``val_accuracy``) or a Keras ``History.history`` (``loss``, ``accuracy``, ``val_loss``,
+    ``val_accuracy`` per epoch).
+    """
+    if "loss" not in history:
+        raise ValueError(f"history must hold 'loss', got keys {sorted(history)}")
+    x_label = "training step" if "step" in history else "epoch"
+    xs = history.get("step") or list(range(1, len(history["loss"]) + 1))
+    has_accuracy = "val_accuracy" in history or "accuracy" in history
     figure, axes = plt.subplots(1, 2 if has_accuracy else 1, figsize=(9 if has_accuracy else 4.5, 3.2),
                                 squeeze=False)
-    axes[0, 0].plot(history["step"], history["loss"], marker=".")
-    axes[0, 0].set(xlabel="training step", ylabel="training loss", title="loss")
+    axes[0, 0].plot(xs, history["loss"], marker=".", label="training")
+    if "val_loss" in history:
+        axes[0, 0].plot(xs, history["val_loss"], marker=".", label="validation")
+        axes[0, 0].legend()
+    axes[0, 0].set(xlabel=x_label, ylabel="loss", title="loss")
     if has_accuracy:
-        axes[0, 1].plot(history["step"], history["val_accuracy"], marker=".", color="C2")
-        axes[0, 1].set(xlabel="training step", ylabel="accuracy", ylim=(0, 1),
-                       title="accuracy on held-out images")
+        for key, label, color in (("accuracy", "training", "C0"), ("val_accuracy", "held out", "C2")):
+            if key in history:
+                axes[0, 1].plot(xs, history[key], marker=".", label=label, color=color)
+        axes[0, 1].set(xlabel=x_label, ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
+        axes[0, 1].legend()
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -137,5 +148,42 @@ def bar_chart(
         axis.legend(loc="upper left")
     top = max(h + (e or 0) for h, e in zip(heights, yerr or [0] * len(heights), strict=True))
     axis.set(ylabel=ylabel, title=title, ylim=(0, max(1.0, top * 1.15)))
+    figure.tight_layout()
+    return figure
+
+
+def grouped_bars(
+    categories: Sequence[str],
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    *,
+    ylabel: str = "accuracy",
+    title: str = "",
+    chance: float | None = None,
+) -> Figure:
+    """Bars grouped by category, one colour per series; each value is ``(mean, std)``.
+
+    Raises
+    ------
+    ValueError
+        If a series does not have one value per category.
+    """
+    if not series:
+        raise ValueError("series must not be empty")
+    for name, values in series.items():
+        if len(values) != len(categories):
+            raise ValueError(f"series {name!r} has {len(values)} values for {len(categories)} categories")
+    width = 0.8 / len(series)
+    figure, axis = plt.subplots(figsize=(max(5.0, 1.6 * len(categories)), 3.6))
+    positions = np.arange(len(categories))
+    for index, (name, values) in enumerate(series.items()):
+        means = [mean for mean, _ in values]
+        bars = axis.bar(positions + (index - (len(series) - 1) / 2) * width, means, width,
+                        yerr=[std for _, std in values], capsize=3, label=name)
+        axis.bar_label(bars, labels=[f"{m:.2f}" for m in means], padding=2, fontsize=8)
+    if chance is not None:
+        axis.axhline(chance, linestyle="--", color="black", linewidth=1, label="chance")
+    axis.set_xticks(positions, categories)
+    axis.set(ylabel=ylabel, title=title, ylim=(0, 1.05))
+    axis.legend(fontsize=8)
     figure.tight_layout()
     return figure

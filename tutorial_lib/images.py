@@ -1,0 +1,162 @@
+"""A 10-class image task made of photographs and textures that ship with scikit-image and
+scikit-learn: which picture does a small crop come from?
+
+Training crops come from the left part of each picture and test crops from the right part, so
+no test pixel was ever seen in training (the crop boxes are returned, and a test checks it).
+Pictures are turned grey, so that the task is about texture and shape rather than mean colour.
+
+Taught in: *The VGG16 example*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tutorial_lib.data import Split
+
+#: The ten pictures of the default task (scikit-image names, and two of scikit-learn's).
+DEFAULT_PICTURES = ("brick", "grass", "gravel", "coins", "moon",
+                    "astronaut", "chelsea", "coffee", "rocket", "china")
+
+_SKLEARN_PICTURES = {"china": "china.jpg", "flower": "flower.jpg"}
+
+
+def available_pictures() -> tuple[str, ...]:
+    """Names :func:`load_picture` accepts: scikit-image's bundled pictures and scikit-learn's."""
+    return ("astronaut", "brick", "camera", "chelsea", "coffee", "coins", "grass", "gravel",
+            "horse", "hubble_deep_field", "immunohistochemistry", "moon", "page", "rocket",
+            "text", *_SKLEARN_PICTURES)
+
+
+def load_picture(name: str) -> np.ndarray:
+    """One bundled picture as a grey float32 array with values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :func:`available_pictures`.
+    """
+    if name not in available_pictures():
+        raise ValueError(f"unknown picture {name!r}; choose from {list(available_pictures())}")
+    if name in _SKLEARN_PICTURES:
+        from sklearn.datasets import load_sample_image
+
+        image = load_sample_image(_SKLEARN_PICTURES[name])
+    else:
+        import skimage.data
+
+        image = getattr(skimage.data, name)()
+    image = np.asarray(image, dtype=np.float32)
+    if image.max() > 1.0:
+        image = image / 255.0
+    if image.ndim == 3:
+        image = image[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.clip(image, 0.0, 1.0)
+
+
+def _resize_short_side(image: np.ndarray, short_side: int) -> np.ndarray:
+    from skimage.transform import resize
+
+    scale = short_side / min(image.shape[:2])
+    shape = (round(image.shape[0] * scale), round(image.shape[1] * scale))
+    return resize(image, shape, anti_aliasing=True).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PictureTask:
+    """Crops of pictures; label ``i`` means "from picture ``class_names[i]``".
+
+    Attributes
+    ----------
+    train, test
+        RGB crops (grey replicated to three channels) with values in [0, 1] and their labels.
+    train_boxes, test_boxes
+        ``(top, left, height, width)`` of each crop in its resized picture.
+    split_columns
+        For each picture, the column where the training region ends and the test region starts.
+    class_names
+        The picture behind each label.
+    """
+
+    train: Split
+    test: Split
+    train_boxes: np.ndarray
+    test_boxes: np.ndarray
+    split_columns: tuple[int, ...]
+    class_names: tuple[str, ...]
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (pictures)."""
+        return len(self.class_names)
+
+
+def _crops(image: np.ndarray, columns: tuple[int, int], n: int, size: int,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    first, last = columns
+    if last - first < size or image.shape[0] < size:
+        raise ValueError(f"a region of {last - first} columns cannot hold crops of {size} pixels")
+    tops = rng.integers(0, image.shape[0] - size + 1, n)
+    lefts = rng.integers(first, last - size + 1, n)
+    crops = np.stack([image[t : t + size, s : s + size] for t, s in zip(tops, lefts, strict=True)])
+    boxes = np.stack([tops, lefts, np.full(n, size), np.full(n, size)], axis=1)
+    return crops, boxes
+
+
+def picture_crops_task(
+    pictures: Sequence[str] = DEFAULT_PICTURES,
+    *,
+    train_per_class: int = 20,
+    test_per_class: int = 20,
+    crop_size: int = 64,
+    short_side: int = 256,
+    train_fraction: float = 0.6,
+    seed: int = 0,
+) -> PictureTask:
+    """Crops of bundled pictures, from disjoint regions for training and testing.
+
+    Each picture is turned grey and resized so that its short side is ``short_side`` pixels;
+    the left ``train_fraction`` of its columns give the training crops, the rest the test crops.
+
+    Raises
+    ------
+    ValueError
+        If a picture is unknown or repeated, or a region is too narrow for the crops.
+    """
+    pictures = tuple(pictures)
+    if len(set(pictures)) != len(pictures) or len(pictures) < 2:
+        raise ValueError(f"need at least two distinct pictures, got {pictures}")
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be between 0 and 1, got {train_fraction}")
+    for name, value in (("train_per_class", train_per_class), ("test_per_class", test_per_class)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list] = {"train": [], "test": [], "train_boxes": [], "test_boxes": [],
+                              "train_y": [], "test_y": []}
+    splits = []
+    for label, name in enumerate(pictures):
+        image = _resize_short_side(load_picture(name), short_side)
+        split = round(image.shape[1] * train_fraction)
+        splits.append(split)
+        for part, columns, n in (("train", (0, split), train_per_class),
+                                 ("test", (split, image.shape[1]), test_per_class)):
+            crops, boxes = _crops(image, columns, n, crop_size, rng)
+            parts[part].append(crops)
+            parts[f"{part}_boxes"].append(boxes)
+            parts[f"{part}_y"].append(np.full(n, label, dtype=np.int64))
+
+    def rgb(crops: list[np.ndarray]) -> np.ndarray:
+        return np.repeat(np.concatenate(crops)[..., None], 3, axis=-1)
+
+    return PictureTask(
+        train=Split(rgb(parts["train"]), np.concatenate(parts["train_y"])),
+        test=Split(rgb(parts["test"]), np.concatenate(parts["test_y"])),
+        train_boxes=np.concatenate(parts["train_boxes"]),
+        test_boxes=np.concatenate(parts["test_boxes"]),
+        split_columns=tuple(splits),
+        class_names=pictures,
+    )
