@@ -37,3 +37,19 @@ def test_bar_chart_heights():
     assert heights == pytest.approx([0.25, 0.75])
     with pytest.raises(ValueError):
         plots.bar_chart({})
+
+
+def test_confusion_layer_and_line_plots():
+    figure = plots.plot_confusion_matrix(np.array([[3, 1], [0, 4]]), ["a", "b"])
+    assert [t.get_text() for t in figure.axes[0].texts] == ["3", "1", "0", "4"]
+    with pytest.raises(ValueError, match="does not fit"):
+        plots.plot_confusion_matrix(np.eye(3), ["a", "b"])
+    rows = [{"n_layers": k, "mode": m, "seed": 0, "accuracy": 0.1 * k}
+            for k in range(3) for m in ("frozen", "fine-tuned")]
+    assert len(plots.plot_layer_curve(rows).axes[0].get_lines()) == 2
+    lines = plots.plot_lines([0, 1], {"a": [1, 2], "b": [2, 1]}, xlabel="t", ylabel="loss")
+    assert len(lines.axes[0].get_lines()) == 2
+    with pytest.raises(ValueError, match="values"):
+        plots.plot_lines([0, 1], {"a": [1]}, xlabel="t", ylabel="loss")
+    bars = plots.grouped_bars(["x", "y"], {"s": [(0.5, 0.1), (0.6, 0.0)]})
+    assert [p.get_height() for p in bars.axes[0].patches] == pytest.approx([0.5, 0.6])

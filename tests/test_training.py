@@ -66,3 +66,16 @@ def test_predict_proba_rows_sum_to_one(tiny_images):
     probabilities = training.predict_proba(models.small_cnn(2), tiny_images[0], batch_size=7)
     assert probabilities.shape == (40, 2)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_confusion_matrix_and_per_class_accuracy(tiny_images):
+    x, y = tiny_images
+    model = models.small_cnn(2, seed=0)
+    training.train(model, x, y, steps=60, learning_rate=3e-3)
+    matrix = training.confusion_matrix(model, x, y)
+    assert matrix.shape == (2, 2) and matrix.sum() == 40
+    np.testing.assert_array_equal(matrix.sum(axis=1), [20, 20])
+    assert training.per_class_accuracy(matrix) == pytest.approx(np.diag(matrix) / 20)
+    assert np.isnan(training.per_class_accuracy(np.array([[0, 0], [1, 1]]))[0])
+    with pytest.raises(ValueError, match="square"):
+        training.per_class_accuracy(np.zeros((2, 3)))

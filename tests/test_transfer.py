@@ -60,3 +60,31 @@ def test_transfer_beats_scratch_with_few_labels(task, source):
         for method in ("parameter sharing", "feature sharing"):
             assert stats[(method, k)][0] >= scratch + 0.08, (method, k, stats)
     assert stats[("feature sharing", 5)][0] > 0.4
+
+
+def test_transfer_first_layers_copies_and_freezes(task, source):
+    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
+    x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+    model = transfer.transfer_first_layers(source.model, x, y, 5, 2, freeze=True, steps=10)
+    for name in ("conv1", "conv2"):
+        np.testing.assert_array_equal(model.get_layer(name).get_weights()[0],
+                                      source.model.get_layer(name).get_weights()[0])
+    assert not np.array_equal(model.get_layer("conv3").get_weights()[0],
+                              source.model.get_layer("conv3").get_weights()[0])
+    with pytest.raises(ValueError, match="between 0 and 4"):
+        transfer.transfer_first_layers(source.model, x, y, 5, 5, freeze=True)
+
+
+def test_layer_transfer_curve_rows(task, source):
+    rows = transfer.layer_transfer_curve(task, source.model, 2, seeds=(0,), steps=5)
+    assert [(r["n_layers"], r["mode"]) for r in rows] == [
+        (k, mode) for k in range(5) for mode in ("frozen", "fine-tuned")]
+    assert rows[0]["accuracy"] == rows[1]["accuracy"]  # k = 0 is scratch, run once
+
+
+def test_scrambled_source_keeps_pixels_and_target(task):
+    scrambled = data.scrambled_source(task, seed=1)
+    assert scrambled.recipe["scrambled_source"] == 1 and scrambled.target_test is task.target_test
+    original, shuffled = task.source_train.x[0].ravel(), scrambled.source_train.x[0].ravel()
+    np.testing.assert_array_equal(np.sort(original), np.sort(shuffled))
+    assert not np.array_equal(original, shuffled)

@@ -339,3 +339,25 @@ def shifted_digits_task(
                 "source_copies": int(source_copies), "noise": float(noise),
                 "clutter": int(clutter), "seed": int(seed)},
     )
+
+
+def scrambled_source(task: TransferTask, seed: int = 0) -> TransferTask:
+    """The same task, but with a *dissimilar* source: every source image's pixels are shuffled by
+    one fixed permutation.
+
+    The source task stays learnable (the same permutation is applied to every image, and a
+    network can still separate the classes), but it no longer has strokes, edges or any spatial
+    structure in common with the target task. The target split is unchanged.
+    """
+    permutation = np.random.default_rng(seed).permutation(int(np.prod(task.source_train.x.shape[1:])))
+
+    def scramble(split: Split) -> Split:
+        flat = split.x.reshape(len(split.x), -1)[:, permutation]
+        return Split(flat.reshape(split.x.shape), split.y)
+
+    return TransferTask(
+        source_train=scramble(task.source_train), source_test=scramble(task.source_test),
+        target_pool=task.target_pool, target_test=task.target_test,
+        source_classes=task.source_classes, target_classes=task.target_classes,
+        recipe={**task.recipe, "scrambled_source": int(seed)},
+    )

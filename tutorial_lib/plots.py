@@ -187,3 +187,60 @@ def grouped_bars(
     axis.legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], title: str = "") -> Figure:
+    """A confusion matrix as a heat map with counts (rows: true class, columns: prediction)."""
+    matrix = np.asarray(matrix)
+    if matrix.shape != (len(class_names), len(class_names)):
+        raise ValueError(f"matrix of shape {matrix.shape} does not fit {len(class_names)} class names")
+    figure, axis = plt.subplots(figsize=(0.6 * len(class_names) + 2, 0.6 * len(class_names) + 1.5))
+    axis.imshow(matrix, cmap="Blues")
+    for (row, col), count in np.ndenumerate(matrix):
+        axis.text(col, row, str(count), ha="center", va="center",
+                  color="white" if count > matrix.max() / 2 else "black", fontsize=9)
+    ticks = np.arange(len(class_names))
+    axis.set_xticks(ticks, class_names)
+    axis.set_yticks(ticks, class_names)
+    axis.set(xlabel="predicted", ylabel="true", title=title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_layer_curve(rows: Iterable[dict], title: str = "") -> Figure:
+    """Accuracy against the number of layers copied from the source, one line per mode."""
+    stats = summarize(rows, by=("mode", "n_layers"))
+    if not stats:
+        raise ValueError("no rows to plot")
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    for mode, color in (("frozen", "#ff7f0e"), ("fine-tuned", "#1f77b4")):
+        ks = sorted(k for m, k in stats if m == mode)
+        mean = np.array([stats[(mode, k)][0] for k in ks])
+        spread = np.array([stats[(mode, k)][1] for k in ks])
+        axis.plot(ks, mean, marker="o", color=color, label=f"copied layers {mode}")
+        axis.fill_between(ks, mean - spread, mean + spread, color=color, alpha=0.2)
+    axis.set(xlabel="layers copied from the source model (0 = from scratch)",
+             ylabel="target test accuracy", title=title)
+    axis.set_xticks(sorted({k for _, k in stats}))
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def plot_lines(xs: Sequence[float], series: Mapping[str, Sequence[float]], *, xlabel: str,
+               ylabel: str, title: str = "", marks: Mapping[str, float] | None = None) -> Figure:
+    """Several curves over the same x values, with optional labelled vertical marks."""
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    for name, ys in series.items():
+        if len(ys) != len(xs):
+            raise ValueError(f"series {name!r} has {len(ys)} values for {len(xs)} x values")
+        axis.plot(xs, ys, marker=".", label=name)
+    for label, x in (marks or {}).items():
+        axis.axvline(x, color="black", linestyle=":", linewidth=1)
+        axis.text(x, axis.get_ylim()[1], f" {label}", va="top", fontsize=9)
+    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure

@@ -170,3 +170,23 @@ def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """Share of ``x`` that ``model`` classifies as ``y`` (integer labels)."""
     x, y = _check_inputs(model, x, y)
     return float(np.mean(predict_proba(model, x).argmax(axis=1) == y))
+
+
+def confusion_matrix(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Counts ``C[true, predicted]`` of ``model`` on ``(x, y)``; shape ``(classes, classes)``."""
+    x, y = _check_inputs(model, x, y)
+    n_classes = model.output_shape[-1]
+    predicted = predict_proba(model, x).argmax(axis=1)
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (y, predicted), 1)
+    return matrix
+
+
+def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
+    """Share of each true class classified correctly, from a confusion matrix (NaN for empty rows)."""
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"a confusion matrix is square, got shape {matrix.shape}")
+    totals = matrix.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(matrix) / totals, np.nan)

@@ -265,3 +265,58 @@ def probe_accuracy(
         training.train(model, x_train[chosen], y_train[chosen], steps=steps, learning_rate=rate, seed=seed)
         accuracies.append(training.accuracy(model, x_test, y_test))
     return accuracies
+
+
+def transfer_first_layers(
+    source: keras.Sequential, x: np.ndarray, y: np.ndarray, num_classes: int, n_layers: int, *,
+    freeze: bool, steps: int = 200, learning_rate: float = 1e-3, seed: int = 0,
+) -> keras.Sequential:
+    """Copy the first ``n_layers`` weight-carrying layers of ``source``, start the rest afresh, train.
+
+    ``n_layers = 0`` is training from scratch; ``freeze=True`` keeps the copied layers fixed
+    (they are then feature sharing for the layers above), ``freeze=False`` fine-tunes them.
+
+    Raises
+    ------
+    ValueError
+        If ``n_layers`` is negative or reaches the head.
+    """
+    fresh = models.small_cnn(num_classes, source.input_shape[1:], seed=seed)
+    carriers = models.weight_layers(source)
+    if not 0 <= n_layers < len(carriers):
+        raise ValueError(f"n_layers must be between 0 and {len(carriers) - 1} (the head is always new), "
+                         f"got {n_layers}")
+    for layer in carriers[:n_layers]:
+        fresh.get_layer(layer.name).set_weights(layer.get_weights())
+    models.freeze(fresh, n_layers if freeze else 0)
+    training.train(fresh, x, y, steps=steps, learning_rate=learning_rate, seed=seed)
+    return fresh
+
+
+def layer_transfer_curve(
+    task: TransferTask, source: keras.Sequential, labels_per_class: int,
+    seeds: Iterable[int] = (0, 1), *, steps: int = 200,
+) -> list[dict]:
+    """Target accuracy when the first k layers come from the source, for every k, frozen or not.
+
+    Returns
+    -------
+    list of dict
+        Rows with ``n_layers``, ``mode`` (``"frozen"`` or ``"fine-tuned"``), ``seed`` and
+        ``accuracy``. ``n_layers = 0`` (from scratch) is run once and reported under both modes.
+    """
+    n_transferable = len(models.weight_layers(source)) - 1
+    rows = []
+    for seed in seeds:
+        chosen = sample_per_class(task.target_pool.y, labels_per_class, seed=seed)
+        x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+        for n_layers in range(n_transferable + 1):
+            for mode in ("frozen", "fine-tuned"):
+                if n_layers == 0 and mode == "fine-tuned":
+                    rows.append({**rows[-1], "mode": mode})
+                    continue
+                model = transfer_first_layers(source, x, y, task.n_target_classes, n_layers,
+                                              freeze=mode == "frozen", steps=steps, seed=seed)
+                rows.append({"n_layers": n_layers, "mode": mode, "seed": int(seed),
+                             "accuracy": evaluate(model, *task.target_test)})
+    return rows

@@ -1,0 +1,95 @@
+import keras
+import numpy as np
+import pytest
+
+from tutorial_lib import data, models, objectives, training
+
+
+def test_cross_entropy_matches_keras():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(16, 4))
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = rng.integers(0, 4, 16)
+    expected = float(keras.losses.SparseCategoricalCrossentropy()(labels, probabilities))
+    assert objectives.cross_entropy(probabilities, labels) == pytest.approx(expected, rel=1e-5)
+    assert objectives.cross_entropy(np.eye(3), [0, 1, 2]) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("probabilities, labels, message", [
+    (np.ones((2, 3)) / 3, [0, 3], "out of range"),
+    (np.ones((2, 3)), [0, 1], "sum to 1"),
+    (np.ones(3) / 3, [0], "shape"),
+    (np.ones((2, 3)) / 3, np.eye(2), "one-hot"),
+])
+def test_cross_entropy_rejects_bad_input(probabilities, labels, message):
+    with pytest.raises(ValueError, match=message):
+        objectives.cross_entropy(probabilities, labels)
+
+
+def test_frozen_weights_get_no_gradient(tiny_images):
+    model = models.freeze(models.small_cnn(2, seed=0), 2)
+    norms = objectives.gradient_norms(model, *tiny_images)
+    by_layer = {path.split("/")[-2]: norm for path, norm in norms.items()}
+    assert by_layer["conv1"] == 0.0 and by_layer["conv2"] == 0.0
+    assert by_layer["conv3"] > 0.0 and by_layer["head"] > 0.0
+
+
+def test_l2sp_is_zero_at_the_start_and_pulls_back():
+    model = models.small_cnn(3, seed=0)
+    objectives.add_penalty(model, "l2sp", alpha=0.5, beta=0.0)
+    assert objectives.penalty_value(model) == pytest.approx(0.0, abs=1e-9)
+    kernel = model.get_layer("conv2").kernel
+    start = kernel.numpy().copy()
+    delta = np.zeros_like(start)
+    delta[0, 0, 0, 0] = 0.2
+    kernel.assign(start + delta)
+    assert objectives.penalty_value(model) == pytest.approx(0.5 * 0.5 * 0.2**2, rel=1e-4)
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        value = objectives.L2SP(0.5, start)(kernel)
+    gradient = tape.gradient(value, kernel.value).numpy()
+    np.testing.assert_allclose(gradient, 0.5 * delta, atol=1e-7)  # points back towards start
+
+
+def test_l2_penalty_and_bad_arguments():
+    model = models.small_cnn(3, seed=0)
+    objectives.add_penalty(model, "l2", alpha=0.1, beta=0.2)
+    expected = sum((0.1 if w.path.split("/")[-2] != "head" else 0.2) * 0.5 * float(np.sum(w.numpy() ** 2))
+                   for w in model.weights)
+    assert objectives.penalty_value(model) == pytest.approx(expected, rel=1e-4)
+    objectives.add_penalty(model, "none")
+    assert objectives.penalty_value(model) == 0.0
+    with pytest.raises(ValueError, match="penalty must be one of"):
+        objectives.add_penalty(model, "l1")
+    with pytest.raises(ValueError, match="not in the model"):
+        objectives.add_penalty(model, "l2sp", shared_layers=("conv9",))
+    with pytest.raises(ValueError, match="alpha"):
+        objectives.L2SP(-1.0, np.zeros(2))
+
+
+def test_fine_tune_with_l2sp_stays_closer_to_the_source(task, source):
+    chosen = data.sample_per_class(task.target_pool.y, 3, seed=0)
+    x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+    reference = source.model.get_layer("conv2").get_weights()[0]
+    distances = {}
+    for penalty, alpha in (("none", 0.0), ("l2sp", 1.0)):
+        model = objectives.fine_tune_with_penalty(source.model, x, y, 5, penalty=penalty, alpha=alpha,
+                                                  steps=60, learning_rate=3e-3)
+        distances[penalty] = np.linalg.norm(model.get_layer("conv2").get_weights()[0] - reference)
+    assert distances["l2sp"] < 0.8 * distances["none"]
+
+
+def test_interpolation_and_loss_along_line(tiny_images):
+    model = models.small_cnn(2, seed=0)
+    start = model.get_weights()
+    training.train(model, *tiny_images, steps=30, learning_rate=3e-3)
+    end = model.get_weights()
+    middle = objectives.interpolate(start, end, 0.5)
+    np.testing.assert_allclose(middle[0], (start[0] + end[0]) / 2, rtol=1e-6)
+    losses = objectives.loss_along_line(model, start, end, *tiny_images, ts=[0.0, 1.0])
+    assert losses[1] < losses[0]
+    for kept, now in zip(end, model.get_weights(), strict=True):  # weights restored
+        np.testing.assert_array_equal(kept, now)
+    with pytest.raises(ValueError, match="same model"):
+        objectives.interpolate(start, end[:-1], 0.5)

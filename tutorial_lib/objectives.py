@@ -1,0 +1,190 @@
+"""The math of transfer: the training objective, gradients of frozen weights, L2-SP, and the
+loss along a straight line in weight space.
+
+Taught in: *The math of transfer*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from tutorial_lib import models
+from tutorial_lib.data import check_labels
+from tutorial_lib.training import _check_inputs, _check_positive_int, predict_proba
+
+PENALTIES = ("none", "l2", "l2sp")
+
+
+def cross_entropy(probabilities: np.ndarray, labels: np.ndarray, epsilon: float = 1e-7) -> float:
+    """Mean cross-entropy :math:`-\\frac1N\\sum_i \\log p_{y_i}(x_i)`, computed with NumPy.
+
+    Probabilities are clipped to ``[epsilon, 1 - epsilon]`` as Keras does.
+
+    Raises
+    ------
+    ValueError
+        If ``probabilities`` is not ``(n, classes)`` with rows that sum to one, or a label is
+        out of range.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2:
+        raise ValueError(f"probabilities must have shape (n, classes), got {probabilities.shape}")
+    labels = check_labels(labels, len(probabilities))
+    if labels.size and labels.max() >= probabilities.shape[1]:
+        raise ValueError(f"label {labels.max()} is out of range for {probabilities.shape[1]} classes")
+    if not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError("each row of probabilities must sum to 1 (pass softmax outputs, not logits)")
+    clipped = np.clip(probabilities, epsilon, 1.0 - epsilon)
+    return float(-np.mean(np.log(clipped[np.arange(len(labels)), labels])))
+
+
+def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Norm of the loss gradient for every weight of ``model``, computed the way ``fit`` does.
+
+    ``fit`` differentiates the loss only with respect to ``model.trainable_weights``; a frozen
+    weight gets no gradient, so its norm here is 0 and no optimizer step can move it.
+    """
+    import tensorflow as tf
+
+    x, y = _check_inputs(model, x, y)
+    loss_function = keras.losses.SparseCategoricalCrossentropy()
+    with tf.GradientTape() as tape:
+        loss = loss_function(y, model(x, training=True))
+    trainable = model.trainable_weights
+    gradients = dict(zip((id(w) for w in trainable), tape.gradient(loss, trainable), strict=True))
+    return {w.path: float(np.linalg.norm(gradients[id(w)])) if id(w) in gradients else 0.0
+            for w in model.weights}
+
+
+class L2SP(keras.regularizers.Regularizer):
+    """:math:`\\frac{\\alpha}{2}\\lVert w - w^0\\rVert^2`: pull a weight towards its starting value
+    ``w0`` instead of towards zero (Li, Grandvalet & Davoine, 2018)."""
+
+    def __init__(self, alpha: float, reference: np.ndarray) -> None:
+        if alpha < 0:
+            raise ValueError(f"alpha must be non-negative, got {alpha}")
+        self.alpha = float(alpha)
+        self.reference = np.asarray(reference, dtype=np.float32)
+
+    def __call__(self, weight):
+        if tuple(weight.shape) != self.reference.shape:
+            raise ValueError(f"weight of shape {tuple(weight.shape)} does not match the reference "
+                             f"{self.reference.shape}")
+        return 0.5 * self.alpha * keras.ops.sum(keras.ops.square(weight - self.reference))
+
+    def get_config(self) -> dict:
+        return {"alpha": self.alpha, "reference": self.reference.tolist()}
+
+
+class L2(keras.regularizers.Regularizer):
+    """:math:`\\frac{\\beta}{2}\\lVert w\\rVert^2` (weight decay written as a penalty)."""
+
+    def __init__(self, beta: float) -> None:
+        if beta < 0:
+            raise ValueError(f"beta must be non-negative, got {beta}")
+        self.beta = float(beta)
+
+    def __call__(self, weight):
+        return 0.5 * self.beta * keras.ops.sum(keras.ops.square(weight))
+
+    def get_config(self) -> dict:
+        return {"beta": self.beta}
+
+
+def add_penalty(model: keras.Sequential, penalty: str, *, alpha: float = 0.01, beta: float = 0.01,
+                shared_layers: Sequence[str] = ("conv1", "conv2", "conv3", "dense")) -> keras.Sequential:
+    """Attach a penalty to the weights of ``model`` (in place) and return it.
+
+    ``"none"``: no penalty. ``"l2"``: :math:`\\frac{\\alpha}{2}\\lVert\\theta_s\\rVert^2 +
+    \\frac{\\beta}{2}\\lVert\\theta_{new}\\rVert^2` (weight decay towards zero). ``"l2sp"``:
+    :math:`\\frac{\\alpha}{2}\\lVert\\theta_s-\\theta_s^0\\rVert^2 +
+    \\frac{\\beta}{2}\\lVert\\theta_{new}\\rVert^2`, where :math:`\\theta_s^0` are the weights of
+    ``shared_layers`` at the moment of the call (the source weights) and :math:`\\theta_{new}`
+    the other layers' weights (the new head). Penalties are added to the loss by ``fit``.
+
+    Raises
+    ------
+    ValueError
+        If ``penalty`` is unknown or a shared layer is not in the model.
+    """
+    if penalty not in PENALTIES:
+        raise ValueError(f"penalty must be one of {list(PENALTIES)}, got {penalty!r}")
+    names = [layer.name for layer in model.layers]
+    missing = [name for name in shared_layers if name not in names]
+    if missing:
+        raise ValueError(f"shared layers {missing} are not in the model {names}")
+    for layer in model.layers:
+        for weight in layer.weights:
+            if penalty == "none":
+                weight.regularizer = None
+            elif layer.name in shared_layers:
+                weight.regularizer = (L2(alpha) if penalty == "l2"
+                                      else L2SP(alpha, keras.ops.convert_to_numpy(weight)))
+            else:
+                weight.regularizer = L2(beta)
+    return model
+
+
+def penalty_value(model: keras.Model) -> float:
+    """The sum of the penalties attached to ``model``'s weights at their current values."""
+    return float(sum(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses))
+
+
+def fine_tune_with_penalty(
+    source: keras.Sequential, x: np.ndarray, y: np.ndarray, num_classes: int, *,
+    penalty: str = "l2sp", alpha: float = 0.01, beta: float = 0.01, steps: int = 300,
+    learning_rate: float = 1e-3, batch_size: int = 32, seed: int = 0,
+) -> keras.Sequential:
+    """Parameter sharing (a copy of ``source`` with a new head) trained with a penalty.
+
+    Uses a plain ``compile`` and ``fit`` (one epoch over a seeded sequence of ``steps``
+    mini-batches), so the penalty is part of every step's loss.
+    """
+    steps = _check_positive_int("steps", steps)
+    model = add_penalty(models.with_new_head(source, num_classes, seed=seed), penalty,
+                        alpha=alpha, beta=beta)
+    x, y = _check_inputs(model, x, y)
+    batch_size = min(batch_size, len(x))
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(len(x))
+                            for _ in range(-(-steps * batch_size // len(x)))])[: steps * batch_size]
+    keras.utils.set_random_seed(seed)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="sparse_categorical_crossentropy", jit_compile=False, steps_per_execution=10)
+    model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+def interpolate(start: Sequence[np.ndarray], end: Sequence[np.ndarray], t: float) -> list[np.ndarray]:
+    """The weights :math:`\\theta_0 + t(\\theta^* - \\theta_0)` (``t = 0`` start, ``t = 1`` end).
+
+    Raises
+    ------
+    ValueError
+        If the two weight lists do not have the same shapes.
+    """
+    if len(start) != len(end) or any(np.shape(a) != np.shape(b) for a, b in zip(start, end, strict=False)):
+        raise ValueError("start and end must be weight lists of the same model")
+    return [np.asarray(a) + t * (np.asarray(b) - np.asarray(a)) for a, b in zip(start, end, strict=True)]
+
+
+def loss_along_line(
+    model: keras.Model, start: Sequence[np.ndarray], end: Sequence[np.ndarray],
+    x: np.ndarray, y: np.ndarray, ts: Sequence[float] = tuple(np.linspace(-0.25, 1.25, 25)),
+) -> np.ndarray:
+    """Cross-entropy of ``model`` on ``(x, y)`` at :func:`interpolate` ``(start, end, t)`` for each t.
+
+    The model's own weights are restored afterwards.
+    """
+    saved = model.get_weights()
+    losses = []
+    try:
+        for t in ts:
+            model.set_weights(interpolate(start, end, float(t)))
+            losses.append(cross_entropy(predict_proba(model, x), y))
+    finally:
+        model.set_weights(saved)
+    return np.asarray(losses)
