@@ -34,7 +34,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tutorial_lib tests scripts book
-	$(BIN)/nbstripout --verify book/*.ipynb
+	$(BIN)/nbstripout --keep-id --verify book/*.ipynb
 
 timings: $(STAMP)
 	$(BIN)/python scripts/time_chapters.py

@@ -79,3 +79,22 @@ def test_confusion_matrix_and_per_class_accuracy(tiny_images):
     assert np.isnan(training.per_class_accuracy(np.array([[0, 0], [1, 1]]))[0])
     with pytest.raises(ValueError, match="square"):
         training.per_class_accuracy(np.zeros((2, 3)))
+
+
+def test_epoch_times_records_one_time_per_epoch(tiny_images):
+    x, y = tiny_images
+    model = models.small_cnn(2, seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    timer = training.EpochTimes()
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[timer])
+    assert len(timer.seconds) == 3
+    assert all(0 < seconds < 60 for seconds in timer.seconds)
+    assert timer.steady() == pytest.approx(np.median(timer.seconds[1:]))
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[timer])  # a new fit starts a new record
+    assert len(timer.seconds) == 2
+
+
+def test_epoch_times_needs_two_epochs_for_a_steady_time():
+    timer = training.EpochTimes()
+    with pytest.raises(ValueError, match="at least 2"):
+        timer.steady()

@@ -16,6 +16,7 @@ Taught in: *What is transfer learning?*
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import keras
@@ -190,3 +191,32 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
     totals = matrix.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals > 0, np.diag(matrix) / totals, np.nan)
+
+
+class EpochTimes(keras.callbacks.Callback):
+    """A Keras callback that records the wall time of every epoch of ``fit``, in seconds.
+
+    The first epoch includes the one-off cost of building the training graph; the later epochs
+    show what one more pass over the data costs. Pass it in ``fit(..., callbacks=[timer])`` and
+    read ``timer.seconds`` afterwards (one float per epoch, validation included).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(time.perf_counter() - self._start)
+
+    def steady(self) -> float:
+        """Median time of the epochs after the first (the cost of one more epoch)."""
+        if len(self.seconds) < 2:
+            raise ValueError(f"need at least 2 timed epochs, got {len(self.seconds)}")
+        return float(np.median(self.seconds[1:]))
