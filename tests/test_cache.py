@@ -59,3 +59,16 @@ def test_source_model_is_cached_and_retrained_when_corrupt(tmp_cache):
         third = transfer.train_source_model(task, steps=20, eval_every=10)
     assert not third.from_cache
     np.testing.assert_array_equal(third.model.get_weights()[0], first.model.get_weights()[0])
+
+
+def test_cached_keeps_extra_information_and_reports_rebuilds(tmp_cache):
+    def build(path):
+        path.write_text("hello")
+        return {"note": "built"}
+
+    value, meta = cache.cached("text", {"v": 1}, build, lambda path: path.read_text(), ".txt")
+    assert value == "hello" and meta["rebuilt"] is True and meta["extra"] == {"note": "built"}
+    value, meta = cache.cached("text", {"v": 1}, build, lambda path: path.read_text(), ".txt")
+    assert value == "hello" and meta["rebuilt"] is False and meta["extra"] == {"note": "built"}
+    _, meta = cache.cached("text", {"v": 2}, build, lambda path: path.read_text(), ".txt")
+    assert meta["rebuilt"] is True  # a new recipe is a new entry

@@ -119,3 +119,14 @@ def test_shifted_digits_task_shapes_and_no_leakage(task):
 def test_shifted_digits_task_rejects_overlapping_classes():
     with pytest.raises(ValueError, match="overlap"):
         data.shifted_digits_task(source_classes=(0, 1, 2), target_classes=(2, 3))
+
+
+def test_check_images_converts_and_rejects_bad_arrays():
+    x = data.check_images(np.zeros((2, 8, 8, 1), dtype=np.float64))
+    assert x.dtype == np.float32 and x.shape == (2, 8, 8, 1)
+    with pytest.raises(ValueError, match=r"\(n, height, width, channels\)"):
+        data.check_images(np.zeros((8, 8, 1)))
+    with pytest.raises(ValueError, match="empty"):
+        data.check_images(np.zeros((0, 8, 8, 1)))
+    with pytest.raises(ValueError, match="NaN"):
+        data.check_images(np.full((1, 8, 8, 1), np.nan))

@@ -93,3 +93,12 @@ def test_interpolation_and_loss_along_line(tiny_images):
         np.testing.assert_array_equal(kept, now)
     with pytest.raises(ValueError, match="same model"):
         objectives.interpolate(start, end[:-1], 0.5)
+
+
+def test_l2_regularizer_value_and_config():
+    weight = np.array([[1.0, -2.0], [0.5, 0.0]], dtype=np.float32)
+    penalty = objectives.L2(0.3)
+    assert float(penalty(weight)) == pytest.approx(0.5 * 0.3 * (1 + 4 + 0.25))
+    assert penalty.get_config() == {"beta": 0.3}
+    with pytest.raises(ValueError, match="beta"):
+        objectives.L2(-0.1)

