@@ -10,8 +10,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-# Jupyter Book's execution cache keys notebooks on their code only; this key also covers the
-# package and the pinned versions, so a change to tutorial_lib re-executes the chapters.
+# Jupyter Book's execution cache and Sphinx's environment key notebooks on their own text only;
+# this key also covers the package and the pinned versions, so a change to tutorial_lib clears
+# both and re-executes every chapter (the tutorial_lib cache of models and features is kept).
 BOOK_KEY = $(shell cat tutorial_lib/*.py requirements.txt | sha256sum | cut -c1-16)
 
 .PHONY: book test lint timings clean
@@ -25,7 +26,7 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	@mkdir -p _build
 	@if [ "$$(cat _build/.book-key 2>/dev/null)" != "$(BOOK_KEY)" ]; then \
-		rm -rf _build/.jupyter_cache; echo "$(BOOK_KEY)" > _build/.book-key; fi
+		rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute _build/html; echo "$(BOOK_KEY)" > _build/.book-key; fi
 	$(BIN)/jupyter-book build . -n -W --keep-going
 	@echo "Open _build/html/index.html in a browser."
 
