@@ -31,12 +31,34 @@ def test_accuracy_vs_labels_one_line_per_method():
         plots.plot_accuracy_vs_labels([])
 
 
+def test_accuracy_vs_labels_bands_match_lines_and_ticks_are_the_label_counts():
+    rows = [{"method": m, "labels_per_class": k, "seed": s, "accuracy": 0.4 + 0.1 * s}
+            for m in ("similar source", "dissimilar source") for k in (5, 50) for s in (0, 1)]
+    figure = plots.plot_accuracy_vs_labels(rows)
+    axis = figure.axes[0]
+    for line, band in zip(axis.get_lines(), axis.collections, strict=True):
+        assert matplotlib.colors.same_color(line.get_color(), band.get_facecolor()[0][:3])
+    figure.canvas.draw()
+    labels = [tick.get_text() for tick in axis.get_xticklabels(which="both") if tick.get_text()]
+    assert labels == ["5", "50"]
+
+
 def test_bar_chart_heights():
     figure = plots.bar_chart({"a": 0.25, "b": 0.75}, {"a": 0.1, "b": 0.0})
     heights = [patch.get_height() for patch in figure.axes[0].patches]
     assert heights == pytest.approx([0.25, 0.75])
+    assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == ["a", "b"]
     with pytest.raises(ValueError):
         plots.bar_chart({})
+
+
+def test_bar_chart_wraps_long_names_so_they_do_not_overlap():
+    names = ["random VGG16 weights", "pretrained, divided by 255", "pretrained"]
+    figure = plots.bar_chart(dict.fromkeys(names, 0.5))
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [tick.get_window_extent(renderer) for tick in figure.axes[0].get_xticklabels()]
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))
 
 
 def test_confusion_layer_and_line_plots():

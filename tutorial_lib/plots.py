@@ -8,11 +8,13 @@ Taught in: *What is transfer learning?*
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from tutorial_lib.transfer import summarize
 
@@ -107,14 +109,15 @@ def plot_accuracy_vs_labels(
         ks = sorted(key[1] for key in stats if key[0] == method)
         mean = np.array([stats[(method, k)][0] for k in ks])
         spread = np.array([stats[(method, k)][1] for k in ks])
-        color = METHOD_COLORS.get(method)
-        axis.plot(ks, mean, marker="o", label=method, color=color)
-        axis.fill_between(ks, mean - spread, mean + spread, alpha=0.2, color=color)
+        (line,) = axis.plot(ks, mean, marker="o", label=method, color=METHOD_COLORS.get(method))
+        # The band takes the line's colour, also for methods without a fixed colour.
+        axis.fill_between(ks, mean - spread, mean + spread, alpha=0.2, color=line.get_color())
     if chance is not None:
         axis.axhline(chance, linestyle="--", color="black", linewidth=1, label="chance")
     axis.set_xscale("log")
     ks = sorted({key[1] for key in stats})
     axis.set_xticks(ks, [str(k) for k in ks])
+    axis.xaxis.set_minor_locator(NullLocator())  # only the measured label counts are ticked
     axis.set(xlabel="labelled target images per class", ylabel="target test accuracy",
              ylim=(0, 1), title=title)
     axis.legend()
@@ -138,10 +141,12 @@ def bar_chart(
     names = list(values)
     heights = [float(values[name]) for name in names]
     yerr = None if errors is None else [float(errors[name]) for name in names]
-    figure, axis = plt.subplots(figsize=(max(4.0, 1.3 * len(names)), 3.6))
+    figure, axis = plt.subplots(figsize=(max(4.0, 1.4 * len(names)), 3.6))
     if colors is None:
         colors = [METHOD_COLORS.get(name, f"C{i}") for i, name in enumerate(names)]
-    bars = axis.bar(names, heights, yerr=yerr, capsize=4, color=colors)
+    bars = axis.bar(range(len(names)), heights, yerr=yerr, capsize=4, color=colors)
+    # Long names go on two lines rather than run into their neighbours.
+    axis.set_xticks(range(len(names)), [textwrap.fill(name, 14) for name in names])
     axis.bar_label(bars, labels=[f"{h:.2f}" for h in heights], padding=3)
     if chance is not None:
         axis.axhline(chance, linestyle="--", color="black", linewidth=1, label="chance")
