@@ -58,7 +58,7 @@ def test_bar_chart_wraps_long_names_so_they_do_not_overlap():
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
     boxes = [tick.get_window_extent(renderer) for tick in figure.axes[0].get_xticklabels()]
-    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:], strict=False))
 
 
 def test_confusion_layer_and_line_plots():
