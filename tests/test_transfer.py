@@ -90,7 +90,7 @@ def test_scrambled_source_keeps_pixels_and_target(task):
     assert not np.array_equal(original, shuffled)
 
 
-def test_from_scratch_is_deterministic_and_ignores_the_source(task):
+def test_from_scratch_is_deterministic_and_checks_its_labels(task):
     chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
     x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
     first = transfer.from_scratch(x, y, task.n_target_classes, steps=5, seed=1)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 from pathlib import Path
 
 import keras
@@ -74,11 +73,10 @@ def expected_shapes(layer_name: str, in_channels: int = 3) -> tuple[tuple[int, .
     ValueError
         If ``layer_name`` is not the name of one of VGG16's 13 convolution layers.
     """
-    match = re.fullmatch(r"block([1-5])_conv([1-3])", str(layer_name))
-    if match is None or (int(match[1]) <= 2 and int(match[2]) == 3):
+    if layer_name not in VGG16_CONV_LAYERS:
         raise ValueError(f"expected a VGG16 convolution layer name such as 'block3_conv2', "
                          f"got {layer_name!r}")
-    block, index = int(match[1]), int(match[2])
+    block, index = (int(part) for part in layer_name.removeprefix("block").split("_conv"))
     if index > 1:
         previous = _CHANNELS[block]
     elif block > 1:
