@@ -14,7 +14,7 @@ import pytest
 from tutorial_lib import models, objectives, pretrained, training, transfer
 
 MODULES = (models, objectives, pretrained, training, transfer)
-MODEL_PARAMETERS = {"model", "source", "base", "head"}
+MODEL_TYPES = ("keras.Model", "keras.Sequential")
 
 # Functions whose documented purpose is to change the model in place.
 CHANGES_ITS_MODEL = {"models.freeze", "objectives.add_penalty", "training.train"}
@@ -66,7 +66,8 @@ def _public_functions_taking_a_model():
             if (name.startswith("_") or not inspect.isfunction(function)
                     or function.__module__ != module.__name__):
                 continue
-            if MODEL_PARAMETERS & set(inspect.signature(function).parameters):
+            annotations = [str(p.annotation) for p in inspect.signature(function).parameters.values()]
+            if any(kind in annotation for annotation in annotations for kind in MODEL_TYPES):
                 found.add(f"{module.__name__.rsplit('.', 1)[1]}.{name}")
     return found
 
