@@ -15,6 +15,10 @@ Penalties: a model whose weights carry penalties (``weight.regularizer``, as set
 the same penalties, so the penalty is part of every step's loss; a copy that would silently
 drop them is refused with an error.
 
+Strategies: with ``strategy=`` (a ``tf.distribute.Strategy``) the copy is built and compiled
+in the strategy's scope, so ``fit`` splits each batch among the replicas and all-reduces the
+gradients (taught in *Scaling up*).
+
 Taught in: *What is transfer learning?*
 """
 
@@ -25,6 +29,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tutorial_lib.checks import check_int
 from tutorial_lib.data import check_labels
@@ -71,7 +76,13 @@ def _penalised_copy(model: keras.Model, learning_rate: float) -> keras.Model:
     return twin
 
 
-def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int) -> keras.Model:
+def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int,
+                   strategy: tf.distribute.Strategy | None = None) -> keras.Model:
+    if strategy is not None:
+        # Variables created in the strategy's scope are mirrored on its replicas: a fresh copy
+        # (with the model's penalties, if any) built and compiled there.
+        with strategy.scope():
+            return _penalised_copy(model, learning_rate)
     if any(weight.regularizer is not None for weight in model.weights):
         # A penalty's numbers (L2-SP's reference weights) are traced into the training graph:
         # a penalised model gets a copy of its own, compiled with its penalties.
@@ -128,6 +139,7 @@ def train(
     seed: int = 0,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     eval_every: int | None = None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` in place for ``steps`` Adam steps on sparse categorical cross-entropy.
 
@@ -152,6 +164,10 @@ def train(
         Optional ``(x, y)`` whose accuracy is recorded every ``eval_every`` steps.
     eval_every
         How often to record the training loss (and validation accuracy); default: once, at the end.
+    strategy
+        A ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy``): the training copy is built and
+        compiled in its scope, and each step's ``batch_size`` images (the global batch) are split
+        among its replicas. Default: none (one device).
 
     Returns
     -------
@@ -171,7 +187,9 @@ def train(
     n_epochs = -(-steps * batch_size // len(x))
     order = np.concatenate([rng.permutation(len(x)) for _ in range(n_epochs)])[: steps * batch_size]
 
-    twin = _compiled_copy(model, learning_rate, batch_size)
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy or None, got {type(strategy).__name__}")
+    twin = _compiled_copy(model, learning_rate, batch_size, strategy)
     history: dict[str, list[float]] = {"step": [], "loss": []}
     if validation is not None:
         history["val_accuracy"] = []
