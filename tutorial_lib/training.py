@@ -52,15 +52,17 @@ def _architecture_key(model: keras.Model, learning_rate: float, batch_size: int)
     )
 
 
-def _compile(twin: keras.Model, learning_rate: float) -> list[np.ndarray]:
+def _compile(twin: keras.Model, learning_rate: float, steps_per_execution: int = _STEPS_PER_EXECUTION
+             ) -> list[np.ndarray]:
     twin.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
                  loss="sparse_categorical_crossentropy", jit_compile=False,
-                 steps_per_execution=_STEPS_PER_EXECUTION)
+                 steps_per_execution=steps_per_execution)
     twin.optimizer.build(twin.trainable_variables)
     return [variable.numpy() for variable in twin.optimizer.variables]
 
 
-def _penalised_copy(model: keras.Model, learning_rate: float) -> keras.Model:
+def _penalised_copy(model: keras.Model, learning_rate: float,
+                    steps_per_execution: int = _STEPS_PER_EXECUTION) -> keras.Model:
     """A freshly compiled copy that carries the penalties attached to ``model``'s weights."""
     twin = keras.models.clone_model(model)
     for ours, theirs in zip(model.weights, twin.weights, strict=True):
@@ -72,7 +74,7 @@ def _penalised_copy(model: keras.Model, learning_rate: float) -> keras.Model:
     if carried != wanted:
         raise RuntimeError(f"the training copy carries {carried} penalty terms instead of the model's "
                            f"{wanted}; refusing to train without them")
-    _compile(twin, learning_rate)
+    _compile(twin, learning_rate, steps_per_execution)
     return twin
 
 
@@ -80,9 +82,10 @@ def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int,
                    strategy: tf.distribute.Strategy | None = None) -> keras.Model:
     if strategy is not None:
         # Variables created in the strategy's scope are mirrored on its replicas: a fresh copy
-        # (with the model's penalties, if any) built and compiled there.
+        # (with the model's penalties, if any) built and compiled there. One step per call:
+        # Keras 3.15's multi-step loop fails under MirroredStrategy with two replicas.
         with strategy.scope():
-            return _penalised_copy(model, learning_rate)
+            return _penalised_copy(model, learning_rate, steps_per_execution=1)
     if any(weight.regularizer is not None for weight in model.weights):
         # A penalty's numbers (L2-SP's reference weights) are traced into the training graph:
         # a penalised model gets a copy of its own, compiled with its penalties.

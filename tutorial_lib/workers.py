@@ -129,8 +129,10 @@ def run_workers(
     deadline = time.monotonic() + timeout
     try:
         for index in range(n_workers):
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
-                   "TF_CONFIG": json.dumps(tf_config(ports, index)) if n_workers > 1 else ""}
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            env.pop("TF_CONFIG", None)  # one worker: a local job
+            if n_workers > 1:
+                env["TF_CONFIG"] = json.dumps(tf_config(ports, index))
             command = [sys.executable, "-m", "tutorial_lib.workers", "--steps", str(steps),
                        "--global-batch", str(global_batch), "--seed", str(seed), "--method", method]
             processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
