@@ -100,3 +100,12 @@ def test_from_scratch_is_deterministic_and_checks_its_labels(task):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError):
         transfer.from_scratch(x, y[:-1], task.n_target_classes, steps=5)
+
+
+def test_from_scratch_builds_the_asked_architecture():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 6, 4)).astype(np.float32), np.repeat([0, 1], 10)
+    model = transfer.from_scratch(x, y, 2, steps=3, architecture="dense_network")
+    assert model.name == "dense_network" and model.output_shape == (None, 2)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        transfer.from_scratch(x, y, 2, steps=3, architecture="transformer")

@@ -19,7 +19,11 @@ cache
 transfer
     Source model, parameter sharing, feature sharing, training from scratch.
 plots
-    Learning curves, accuracy-versus-labels plots, bar charts.
+    Learning curves, accuracy-versus-labels plots, bar charts, spectrograms.
+spoken_digits
+    Spoken digits in English and Mandarin, synthesised offline with Praat's eSpeak.
+audio
+    Log-mel spectrograms with ``tf.signal``.
 """
 
 import os as _os

@@ -25,6 +25,14 @@ from tutorial_lib import cache, models, training
 from tutorial_lib.data import TransferTask, sample_per_class
 
 METHODS = ("from scratch", "parameter sharing", "feature sharing")
+# The architectures a source or scratch model can have: name -> builder(num_classes, input_shape, seed=).
+ARCHITECTURES = {"small_cnn": models.small_cnn, "dense_network": models.dense_network}
+
+
+def _builder(architecture: str):
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; choose from {list(ARCHITECTURES)}")
+    return ARCHITECTURES[architecture]
 
 
 @dataclass
@@ -44,30 +52,38 @@ def train_source_model(
     batch_size: int = 32,
     eval_every: int = 100,
     seed: int = 0,
+    architecture: str = "small_cnn",
 ) -> SourceModel:
     """Step 1 of transfer: train the source model M on the source task, or load it from the cache.
 
     The cache key is a hash of the task's recipe, every argument here and the Keras version,
     so a change to any of them trains a new model; a corrupt cached file is retrained.
 
+    Parameters
+    ----------
+    architecture
+        A key of :data:`ARCHITECTURES`: the book's ``small_cnn`` for images, ``dense_network``
+        for spectrograms.
+
     Returns
     -------
     SourceModel
-        The model (``small_cnn`` with one output per source class) and its history:
+        The model (``architecture`` with one output per source class) and its history:
         ``step``, ``loss`` and ``val_accuracy`` on the source test set.
     """
     recipe = {
         "task": {k: v for k, v in task.recipe.items() if k != "target_classes"},
-        "architecture": "small_cnn-v1",
+        "architecture": f"{architecture}-v1",
         "steps": steps, "learning_rate": learning_rate, "batch_size": batch_size,
         "eval_every": eval_every, "seed": seed, "keras": keras.__version__,
     }
     if not task.recipe:
         raise ValueError("the task has no recipe to key the cache with; build it with "
-                         "tutorial_lib.data.shifted_digits_task")
+                         "tutorial_lib.data.shifted_digits_task or another task builder")
+    build_model = _builder(architecture)
 
     def build(path: Path) -> dict:
-        model = models.small_cnn(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
+        model = build_model(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
         history = training.train(
             model, *task.source_train, steps=steps, learning_rate=learning_rate,
             batch_size=batch_size, seed=seed, validation=task.source_test, eval_every=eval_every,
@@ -76,7 +92,7 @@ def train_source_model(
         return {"history": history}
 
     def load(path: Path) -> keras.Sequential:
-        model = models.small_cnn(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
+        model = build_model(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
         model.load_weights(path)
         return model
 
@@ -86,10 +102,11 @@ def train_source_model(
 
 def from_scratch(
     x: np.ndarray, y: np.ndarray, num_classes: int, *, steps: int = 200,
-    learning_rate: float = 1e-3, seed: int = 0,
+    learning_rate: float = 1e-3, seed: int = 0, architecture: str = "small_cnn",
 ) -> keras.Sequential:
-    """Train the book's small CNN on ``(x, y)`` from a random start (the baseline)."""
-    model = models.small_cnn(num_classes, np.shape(x)[1:], seed=seed)
+    """Train the book's small CNN (or another of :data:`ARCHITECTURES`) on ``(x, y)`` from a random
+    start (the baseline)."""
+    model = _builder(architecture)(num_classes, np.shape(x)[1:], seed=seed)
     training.train(model, x, y, steps=steps, learning_rate=learning_rate, seed=seed)
     return model
 
@@ -154,10 +171,14 @@ def compare_methods(
     methods: Sequence[str] = METHODS,
     *,
     steps: int = 200,
+    architecture: str = "small_cnn",
+    feature_layer: str | None = "gap",
 ) -> list[dict]:
     """Accuracy of each method on the target test set, for each label budget and seed.
 
     For every ``(labels_per_class, seed)`` the same labelled images are given to every method.
+    ``architecture`` is the scratch model's (that of ``source``); ``feature_layer`` is the layer
+    whose output feature sharing reads (``None``: the layer before the head).
 
     Returns
     -------
@@ -169,15 +190,17 @@ def compare_methods(
     ValueError
         If a method is not one of :data:`METHODS`.
     """
+    _builder(architecture)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
     runners = {
-        "from scratch": lambda x, y, s: from_scratch(x, y, task.n_target_classes, steps=steps, seed=s),
+        "from scratch": lambda x, y, s: from_scratch(x, y, task.n_target_classes, steps=steps, seed=s,
+                                                     architecture=architecture),
         "parameter sharing": lambda x, y, s: parameter_sharing(
             source, x, y, task.n_target_classes, steps=steps, seed=s),
         "feature sharing": lambda x, y, s: feature_sharing(
-            source, x, y, task.n_target_classes, steps=steps, seed=s),
+            source, x, y, task.n_target_classes, steps=steps, layer_name=feature_layer, seed=s),
     }
     rows = []
     for k in labels_per_class:
