@@ -90,7 +90,8 @@ def plot_learning_curves(history: Mapping[str, Sequence[float]], title: str = ""
 
 
 def plot_accuracy_vs_labels(
-    rows: Iterable[dict], *, chance: float | None = None, title: str = ""
+    rows: Iterable[dict], *, chance: float | None = None, title: str = "",
+    xlabel: str = "labelled target images per class",
 ) -> Figure:
     """Mean accuracy (± one standard deviation over seeds) against labels per class, per method.
 
@@ -118,7 +119,7 @@ def plot_accuracy_vs_labels(
     ks = sorted({key[1] for key in stats})
     axis.set_xticks(ks, [str(k) for k in ks])
     axis.xaxis.set_minor_locator(NullLocator())  # only the measured label counts are ticked
-    axis.set(xlabel="labelled target images per class", ylabel="target test accuracy",
+    axis.set(xlabel=xlabel, ylabel="target test accuracy",
              ylim=(0, 1), title=title)
     axis.legend()
     axis.grid(alpha=0.3)

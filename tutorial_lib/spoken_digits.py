@@ -39,6 +39,12 @@ DIGIT_WORDS = {
     ENGLISH: ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
     MANDARIN: ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九"),
 }
+LANGUAGE_NAMES = {ENGLISH: "English", MANDARIN: "Mandarin"}
+# The same digits in Latin letters (pinyin for Mandarin), for fonts without Chinese characters.
+ROMANISED = {
+    ENGLISH: DIGIT_WORDS[ENGLISH],
+    MANDARIN: ("líng", "yī", "èr", "sān", "sì", "wǔ", "liù", "qī", "bā", "jiǔ"),
+}
 VOICES = ("Male1", "Male2", "Male3", "Male4", "Female1", "Female2", "Female3")
 # Voice variants the task does not use, for testing a model on voices it never heard.
 UNUSED_VOICES = ("Whisper", "Croak")
