@@ -27,6 +27,7 @@ def test_accuracy_vs_labels_one_line_per_method():
             for m in ("from scratch", "feature sharing") for k in (1, 5) for s in (0, 1)]
     axis = plots.plot_accuracy_vs_labels(rows, chance=0.2).axes[0]
     assert [line.get_label() for line in axis.get_lines()][:2] == ["from scratch", "feature sharing"]
+    assert axis.get_xlabel() == "labelled target images per class"
     with pytest.raises(ValueError, match="no rows"):
         plots.plot_accuracy_vs_labels([])
 

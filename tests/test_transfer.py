@@ -109,3 +109,14 @@ def test_from_scratch_builds_the_asked_architecture():
     assert model.name == "dense_network" and model.output_shape == (None, 2)
     with pytest.raises(ValueError, match="unknown architecture"):
         transfer.from_scratch(x, y, 2, steps=3, architecture="transformer")
+
+
+def test_train_source_model_builds_and_caches_a_dense_network(tmp_cache):
+    rng = np.random.default_rng(0)
+    split = data.Split(rng.standard_normal((20, 6, 4)).astype(np.float32), np.repeat([0, 1], 10))
+    task = data.TransferTask(split, split, split, split, (0, 1), (0, 1), recipe={"name": "noise"})
+    first = transfer.train_source_model(task, steps=3, eval_every=3, architecture="dense_network")
+    again = transfer.train_source_model(task, steps=3, eval_every=3, architecture="dense_network")
+    assert first.model.name == "dense_network" and not first.from_cache and again.from_cache
+    with pytest.raises(ValueError, match="unknown architecture"):
+        transfer.train_source_model(task, steps=3, architecture="rnn")
