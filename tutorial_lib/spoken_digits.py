@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from tutorial_lib import cache
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import Split, TransferTask, stratified_split
 
 SAMPLING_RATE = 16000
@@ -66,14 +67,6 @@ def _check_choice(name: str, values: Sequence[str], allowed: Sequence[str]) -> t
     if len(set(values)) != len(values):
         raise ValueError(f"{name} must be distinct, got {list(values)}")
     return values
-
-
-def _check_count(name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
 
 
 def _speak_all(language: str, voices: tuple[str, ...], variants: int, seed: int) -> list[np.ndarray]:
@@ -149,12 +142,13 @@ def synthesize_digits(
     if language not in DIGIT_WORDS:
         raise ValueError(f"unknown language {language!r}; choose from {list(DIGIT_WORDS)}")
     voices = _check_choice("voices", voices, VOICES + UNUSED_VOICES)
-    variants = _check_count("variants", variants)
+    variants = check_int("variants", variants)
     import parselmouth
 
     recipe = {"language": language, "voices": list(voices), "variants": variants, "seed": int(seed),
               "rate": WORDS_PER_MINUTE, "pitch": PITCH_FACTOR, "pitch_range": PITCH_RANGE_FACTOR,
-              "sampling_rate": SAMPLING_RATE, "praat": parselmouth.PRAAT_VERSION, "version": 1}
+              "sampling_rate": SAMPLING_RATE, "praat": parselmouth.PRAAT_VERSION,
+              "code": cache.code_hash(_speak_all, _speak_in_fresh_process)}
 
     def compute() -> dict[str, np.ndarray]:
         utterances = _speak_in_fresh_process(language, voices, variants, int(seed))
@@ -262,7 +256,7 @@ def spoken_digits_task(
     """
     if source_language == target_language:
         raise ValueError(f"source and target language must differ, both are {source_language!r}")
-    source_copies = _check_count("source_copies", source_copies)
+    source_copies = check_int("source_copies", source_copies)
     source = synthesize_digits(source_language, voices, variants=source_variants, seed=seed)
     target = synthesize_digits(target_language, voices, variants=target_variants, seed=seed + 1)
 
