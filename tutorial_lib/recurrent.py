@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from tutorial_lib import cache, models, training, transfer
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import check_labels, sample_per_class
 from tutorial_lib.reviews import ReviewTask
 
@@ -55,8 +56,7 @@ def make_vectorizer(texts: Sequence[str] | np.ndarray,
         If ``texts`` is not a non-empty sequence of strings, or ``sequence_length`` is below 1.
     """
     texts = _check_texts(texts)
-    if isinstance(sequence_length, bool) or not isinstance(sequence_length, int) or sequence_length < 1:
-        raise ValueError(f"sequence_length must be a positive int, got {sequence_length!r}")
+    sequence_length = check_int("sequence_length", sequence_length, 1)
     vectorizer = keras.layers.TextVectorization(output_mode="int",
                                                 output_sequence_length=sequence_length)
     vectorizer.adapt(texts.astype(str))
@@ -94,10 +94,7 @@ def gru_network(vocabulary_size: int, num_outputs: int = 2, *, sequence_length: 
     for name, value, minimum in (("vocabulary_size", vocabulary_size, 3), ("num_outputs", num_outputs, 2),
                                  ("sequence_length", sequence_length, 1),
                                  ("embedding_dim", embedding_dim, 1), ("units", units, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < minimum:
-            raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        check_int(name, value, minimum)
     layers = keras.layers
     return keras.Sequential(
         [
@@ -170,7 +167,7 @@ def train_source_classifier(task: ReviewTask, vectorizer: keras.layers.TextVecto
     The cache key holds the task's recipe, the vocabulary, the arguments and the Keras version.
     """
     vocabulary = [str(word) for word in vectorizer.get_vocabulary()]
-    recipe = {"task": task.recipe, "vocabulary": vocabulary, "architecture": "gru_network-v1",
+    recipe = {"task": task.recipe, "vocabulary": vocabulary, "code": cache.code_hash(train_source_classifier),
               "steps": steps, "learning_rate": learning_rate, "seed": seed, "keras": keras.__version__}
     x = vectorize(vectorizer, task.source_train.text)
     return _trained("review-classifier", recipe, lambda: gru_network(len(vocabulary), 2, seed=seed),
@@ -186,7 +183,7 @@ def train_language_model(task: ReviewTask, vectorizer: keras.layers.TextVectoriz
     first step); trained once, then loaded from the cache.
     """
     vocabulary = [str(word) for word in vectorizer.get_vocabulary()]
-    recipe = {"task": task.recipe, "vocabulary": vocabulary, "architecture": "gru_network-v1",
+    recipe = {"task": task.recipe, "vocabulary": vocabulary, "code": cache.code_hash(train_language_model),
               "objective": "next word", "steps": steps, "learning_rate": learning_rate,
               "seed": seed, "keras": keras.__version__}
     prefixes, next_words = next_word_pairs(vectorize(vectorizer, task.unlabelled_texts()))

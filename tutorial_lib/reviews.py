@@ -25,6 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tutorial_lib import cache
+from tutorial_lib.checks import check_int
+
 #: Sentiment words that both domains use.
 SHARED_POSITIVE = ("good", "great", "excellent", "nice", "lovely", "perfect")
 SHARED_NEGATIVE = ("bad", "terrible", "awful", "poor", "horrible", "disappointing")
@@ -74,14 +77,6 @@ class Reviews(NamedTuple):
     def subset(self, indices: np.ndarray) -> Reviews:
         """The reviews at ``indices``."""
         return Reviews(self.text[indices], self.y[indices], self.kind[indices])
-
-
-def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
 
 
 def _clause(domain: Domain, polarity: int, negated: bool, intensified: bool, shared: float,
@@ -152,7 +147,7 @@ def generate(domain: str, n: int, *, shared: float = 0.5, seed: int = 0,
     """
     if domain not in DOMAINS:
         raise ValueError(f"unknown domain {domain!r}; choose from {sorted(DOMAINS)}")
-    n = _check_count("n", n, 2)
+    n = check_int("n", n, 2)
     if not 0.0 <= shared <= 1.0:
         raise ValueError(f"shared must be between 0 and 1, got {shared}")
     shares = np.asarray(kind_shares, dtype=float)
@@ -202,8 +197,8 @@ def review_task(*, n_source: int = 4000, n_target: int = 2000, shared: float = 0
     ``n_source`` restaurant reviews are split 4:1 into training and test; ``n_target`` gadget
     reviews are split in half into a pool (unlabelled text, and the few labels) and a test set.
     """
-    n_source = _check_count("n_source", n_source, 10)
-    n_target = _check_count("n_target", n_target, 4)
+    n_source = check_int("n_source", n_source, 10)
+    n_target = check_int("n_target", n_target, 4)
     source = generate("restaurants", n_source, shared=shared, seed=seed)
     target = generate("gadgets", n_target, shared=shared, seed=seed)
     cut_source, cut_target = n_source * 4 // 5, n_target // 2
@@ -212,8 +207,8 @@ def review_task(*, n_source: int = 4000, n_target: int = 2000, shared: float = 0
         source_test=source.subset(np.arange(cut_source, n_source)),
         target_pool=target.subset(np.arange(cut_target)),
         target_test=target.subset(np.arange(cut_target, n_target)),
-        recipe={"name": "reviews", "version": 1, "n_source": n_source, "n_target": n_target,
-                "shared": float(shared), "seed": int(seed)},
+        recipe={"name": "reviews", "code": cache.code_hash(review_task), "n_source": n_source,
+                "n_target": n_target, "shared": float(shared), "seed": int(seed)},
     )
 
 
