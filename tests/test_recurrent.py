@@ -57,8 +57,14 @@ def test_compare_text_methods_rows(small):
     task, vectorizer = small
     source = recurrent.gru_network(vectorizer.vocabulary_size(), 2, seed=0)
     language_model = recurrent.gru_network(vectorizer.vocabulary_size(), vectorizer.vocabulary_size())
+    before = [(model.get_weights(), [layer.trainable for layer in model.layers])
+              for model in (source, language_model)]
     rows, predictions = recurrent.compare_text_methods(
         task, vectorizer, source, language_model, [1], seeds=(0,), steps=2)
+    for model, (weights, flags) in zip((source, language_model), before, strict=True):
+        assert [layer.trainable for layer in model.layers] == flags
+        for old, new in zip(weights, model.get_weights(), strict=True):
+            np.testing.assert_array_equal(old, new)
     assert [row["method"] for row in rows] == list(recurrent.TEXT_METHODS)
     assert all(0 <= row["accuracy"] <= 1 for row in rows)
     assert predictions[("bag of words", 1, 0)].shape == task.target_test.y.shape
