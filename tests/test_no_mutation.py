@@ -36,6 +36,7 @@ def _calls(task, source, vgg_base):
         "models.on_top": lambda: models.on_top(vgg_base, models.gap_head(vgg_base.output_shape[1:])),
         "objectives.gradient_norms": lambda: objectives.gradient_norms(small, x, y),
         "objectives.penalty_value": lambda: objectives.penalty_value(small),
+        "objectives.losses_at": lambda: objectives.losses_at(small, [small.get_weights()], x, y),
         "objectives.fine_tune_with_penalty": lambda: objectives.fine_tune_with_penalty(
             small, x, y, 5, penalty="l2sp", **few),
         "objectives.loss_along_line": lambda: objectives.loss_along_line(
@@ -51,6 +52,9 @@ def _calls(task, source, vgg_base):
         "transfer.parameter_sharing": lambda: transfer.parameter_sharing(small, x, y, 5, **few),
         "transfer.feature_sharing": lambda: transfer.feature_sharing(small, x, y, 5, **few),
         "transfer.evaluate": lambda: transfer.evaluate(small, *task.target_test),
+        "transfer.train_method": lambda: transfer.train_method("parameter sharing", small, x, y, 5, **few),
+        "transfer.method_trainer": lambda: transfer.method_trainer("feature sharing", small, 5, **few)(
+            x, y, 1e-2, 0),
         "transfer.compare_methods": lambda: transfer.compare_methods(task, small, [1], seeds=(0,), **few),
         "transfer.transfer_first_layers": lambda: transfer.transfer_first_layers(
             small, x, y, 5, 2, freeze=True, **few),

@@ -251,3 +251,36 @@ class EpochTimes(keras.callbacks.Callback):
         if len(self.seconds) < 2:
             raise ValueError(f"need at least 2 timed epochs, got {len(self.seconds)}")
         return float(np.median(self.seconds[1:]))
+
+
+class WeightCheckpoints(keras.callbacks.Callback):
+    """A Keras callback that keeps copies of the model's weights along training, in memory.
+
+    It records the weights before the first step and after every ``every``-th gradient step
+    (counted across epochs), so the loss can be evaluated along the path training really took.
+    Pass it in ``fit(..., callbacks=[saver])``; afterwards ``saver.steps[i]`` is the number of
+    steps taken when ``saver.weights[i]`` was recorded. With ``steps_per_execution > 1`` Keras
+    reports batches in groups, so record every multiple of that.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``every`` is not a positive int.
+    """
+
+    def __init__(self, every: int) -> None:
+        super().__init__()
+        self.every = check_int("every", every)
+        self.steps: list[int] = []
+        self.weights: list[list[np.ndarray]] = []
+        self._done = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._done = 0
+        self.steps, self.weights = [0], [self.model.get_weights()]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._done += 1
+        if self._done % self.every == 0:
+            self.steps.append(self._done)
+            self.weights.append(self.model.get_weights())

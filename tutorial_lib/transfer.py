@@ -14,7 +14,7 @@ Taught in: *What is transfer learning?* and *Parameter sharing vs feature sharin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,10 @@ def _builder(architecture: str):
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture!r}; choose from {list(ARCHITECTURES)}")
     return ARCHITECTURES[architecture]
+
+#: Adam's learning rate of each method when none is given (the rates of the book's first runs;
+#: :func:`tutorial_lib.selection.choose_learning_rate` chooses them on validation data instead).
+DEFAULT_LEARNING_RATES = {"from scratch": 1e-3, "parameter sharing": 1e-3, "feature sharing": 1e-2}
 
 
 @dataclass
@@ -171,6 +175,56 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     return training.accuracy(model, x, y)
 
 
+def train_method(
+    method: str, source: keras.Sequential, x: np.ndarray, y: np.ndarray, num_classes: int, *,
+    learning_rate: float | None = None, steps: int = 200, seed: int = 0,
+    architecture: str = "small_cnn", feature_layer: str | None = "gap",
+) -> keras.Sequential:
+    """Train a target model on ``(x, y)`` with one of :data:`METHODS`, by its name.
+
+    ``learning_rate=None`` uses the method's entry of :data:`DEFAULT_LEARNING_RATES`;
+    ``source`` is not used by ``"from scratch"``, which builds ``architecture`` (that of
+    ``source``); ``feature_layer`` is the layer whose output feature sharing reads (``None``:
+    the layer before the head).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`METHODS`.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {list(METHODS)}")
+    rate = DEFAULT_LEARNING_RATES[method] if learning_rate is None else learning_rate
+    if method == "from scratch":
+        return from_scratch(x, y, num_classes, steps=steps, learning_rate=rate, seed=seed,
+                            architecture=architecture)
+    if method == "parameter sharing":
+        return parameter_sharing(source, x, y, num_classes, steps=steps, learning_rate=rate, seed=seed)
+    return feature_sharing(source, x, y, num_classes, steps=steps, learning_rate=rate,
+                           layer_name=feature_layer, seed=seed)
+
+
+def method_trainer(
+    method: str, source: keras.Sequential, num_classes: int, *, steps: int = 200,
+) -> Callable[[np.ndarray, np.ndarray, float, int], keras.Sequential]:
+    """``train(x, y, learning_rate, seed)`` for one method, as
+    :func:`tutorial_lib.selection.choose_learning_rate` expects it.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`METHODS`.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {list(METHODS)}")
+
+    def train(x: np.ndarray, y: np.ndarray, learning_rate: float, seed: int) -> keras.Sequential:
+        return train_method(method, source, x, y, num_classes, learning_rate=learning_rate,
+                            steps=steps, seed=seed)
+
+    return train
+
+
 def compare_methods(
     task: TransferTask,
     source: keras.Sequential,
@@ -179,6 +233,7 @@ def compare_methods(
     methods: Sequence[str] = METHODS,
     *,
     steps: int = 200,
+    learning_rates: Mapping[str, float] | None = None,
     architecture: str = "small_cnn",
     feature_layer: str | None = "gap",
 ) -> list[dict]:
@@ -188,6 +243,12 @@ def compare_methods(
     ``architecture`` is the scratch model's (that of ``source``); ``feature_layer`` is the layer
     whose output feature sharing reads (``None``: the layer before the head).
 
+    Parameters
+    ----------
+    learning_rates
+        Adam's learning rate per method name; methods left out use
+        :data:`DEFAULT_LEARNING_RATES`.
+
     Returns
     -------
     list of dict
@@ -196,26 +257,21 @@ def compare_methods(
     Raises
     ------
     ValueError
-        If a method is not one of :data:`METHODS`.
+        If a method (of ``methods`` or of ``learning_rates``) is not one of :data:`METHODS`.
     """
     _builder(architecture)
-    unknown = [m for m in methods if m not in METHODS]
+    rates = dict(learning_rates or {})
+    unknown = [m for m in [*methods, *rates] if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
-    runners = {
-        "from scratch": lambda x, y, s: from_scratch(x, y, task.n_target_classes, steps=steps, seed=s,
-                                                     architecture=architecture),
-        "parameter sharing": lambda x, y, s: parameter_sharing(
-            source, x, y, task.n_target_classes, steps=steps, seed=s),
-        "feature sharing": lambda x, y, s: feature_sharing(
-            source, x, y, task.n_target_classes, steps=steps, layer_name=feature_layer, seed=s),
-    }
     rows = []
     for k in labels_per_class:
         for seed in seeds:
             x, y = task.few_labels(k, seed=seed)
             for method in methods:
-                model = runners[method](x, y, seed)
+                model = train_method(method, source, x, y, task.n_target_classes,
+                                     learning_rate=rates.get(method), steps=steps, seed=seed,
+                                     architecture=architecture, feature_layer=feature_layer)
                 rows.append({"method": method, "labels_per_class": int(k), "seed": int(seed),
                              "accuracy": evaluate(model, *task.target_test)})
     return rows
