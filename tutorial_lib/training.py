@@ -220,3 +220,35 @@ class EpochTimes(keras.callbacks.Callback):
         if len(self.seconds) < 2:
             raise ValueError(f"need at least 2 timed epochs, got {len(self.seconds)}")
         return float(np.median(self.seconds[1:]))
+
+
+def fit_in_steps(
+    model: keras.Model, x: np.ndarray, targets: np.ndarray, *, steps: int, loss: Any,
+    learning_rate: float = 1e-3, batch_size: int = 32, seed: int = 0,
+) -> keras.Model:
+    """Compile ``model`` itself with Adam and ``loss`` and fit it for ``steps`` seeded mini-batches.
+
+    Unlike :func:`train`, the model is not cloned: what only the model knows (a weight's own
+    ``trainable`` flag, LoRA adapters, a custom loss with packed targets) is kept. Slower to start
+    (one graph per call), the same seeded batch order as :func:`train`. Returns ``model``.
+
+    Raises
+    ------
+    ValueError
+        If ``targets`` has not one row per image or ``learning_rate`` is not positive.
+    """
+    steps = _check_positive_int("steps", steps)
+    x = np.asarray(x, dtype=np.float32)
+    if len(targets) != len(x):
+        raise ValueError(f"expected one target per image ({len(x)}), got {len(targets)}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    batch_size = min(_check_positive_int("batch_size", batch_size), len(x))
+    rng = np.random.default_rng(seed)
+    n_epochs = -(-steps * batch_size // len(x))
+    order = np.concatenate([rng.permutation(len(x)) for _ in range(n_epochs)])[: steps * batch_size]
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss,
+                  jit_compile=False, steps_per_execution=_STEPS_PER_EXECUTION)
+    model.fit(x[order], np.asarray(targets)[order], batch_size=batch_size, epochs=1, shuffle=False,
+              verbose=0)
+    return model
