@@ -85,3 +85,10 @@ def test_fit_in_steps_rejects_bad_inputs(trained, tiny_images):
         training.fit_in_steps(trained, x, y, steps=1, loss="sparse_categorical_crossentropy", learning_rate=0)
     with pytest.raises(TypeError):
         training.fit_in_steps(trained, x, y, steps=1.5, loss="sparse_categorical_crossentropy")
+
+
+def test_lora_adapters_train_even_on_a_frozen_source(trained):
+    frozen_source = models.freeze(models.with_new_head(trained, 2), 5)
+    model = peft.lora_model(frozen_source, 3, rank=2, layers=("dense",))
+    assert peft.parameter_count(model, trainable_only=True) == 2 * (64 + 64) + 64 * 3 + 3
+    assert all(not layer.trainable for layer in frozen_source.layers if layer.weights)

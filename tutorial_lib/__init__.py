@@ -20,6 +20,18 @@ transfer
     Source model, parameter sharing, feature sharing, training from scratch.
 plots
     Learning curves, accuracy-versus-labels plots, bar charts.
+shift
+    Domain shift (noise, fog, inversion) and CORAL alignment of frozen features.
+forgetting
+    Catastrophic forgetting: the old head on a fine-tuned body; learning without forgetting.
+distillation
+    Knowledge distillation: softened teacher targets and a student trained on them.
+peft
+    Parameter-efficient fine-tuning with Keras 3 LoRA adapters; parameter counts.
+batchnorm
+    A BatchNorm source model, fine-tuned with BatchNorm in inference or training mode.
+backbones
+    ``keras.applications`` backbones described offline: size, depth, preprocessing, speed.
 """
 
 import os as _os

@@ -3,9 +3,10 @@
 BatchNorm layers normalise with the statistics of the current batch while training and with
 their stored moving averages at inference. When a pretrained model is fine-tuned on a few labels,
 training mode makes them normalise with, and average into their stored statistics, the
-statistics of tiny target batches. The Keras transfer-learning guide therefore calls the base
-model with ``training=False``: the BatchNorm layers keep their source statistics while every
-weight still trains.
+statistics of tiny target batches. The Keras transfer-learning guide therefore keeps them in
+inference mode. Its recipe, calling the base with ``training=False``, is overridden by ``fit``
+in Keras 3 (:func:`training_false_is_overridden`); setting ``trainable = False`` on the
+BatchNorm layers themselves is what keeps them in inference mode (:func:`fine_tune`).
 
 Taught in: *Frequently asked questions*.
 """
@@ -85,20 +86,42 @@ def train_bn_source_model(task: TransferTask, *, steps: int = 600, seed: int = 0
 def fine_tune(
     source: keras.Sequential, x: np.ndarray, y: np.ndarray, num_classes: int, *, bn_training: bool,
     steps: int = 150, learning_rate: float = 1e-3, seed: int = 0,
-) -> keras.Model:
-    """Fine-tune every weight of a copy of ``source`` under a new head.
+) -> keras.Sequential:
+    """Fine-tune a copy of ``source`` under a new head; ``source`` is not changed.
 
-    ``bn_training=False`` calls the copied body with ``training=False`` (the Keras guide's
-    recipe: BatchNorm keeps its source statistics); ``True`` lets ``fit`` run it in training
-    mode (batch statistics, moving averages updated). ``source`` is not changed.
+    ``bn_training=False`` sets ``trainable = False`` on the copied BatchNorm layers, which in
+    Keras 3 runs them in inference mode (source statistics kept, ``gamma``/``beta`` fixed) while
+    every other layer trains. ``True`` leaves them in training mode during ``fit`` (batch
+    statistics, moving averages overwritten by the target batches).
     """
     copy = keras.models.clone_model(source)
     copy.set_weights(source.get_weights())
-    body = keras.Sequential([keras.Input(source.input_shape[1:]), *copy.layers[:-1]], name="body")
-    inputs = keras.Input(source.input_shape[1:])
-    features = body(inputs, training=None if bn_training else False)
+    for layer in copy.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = bn_training
     head = keras.layers.Dense(num_classes, activation="softmax", name="head",
                               kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
-    model = keras.Model(inputs, head(features), name="bn_training" if bn_training else "bn_inference")
+    model = keras.Sequential([keras.Input(source.input_shape[1:]), *copy.layers[:-1], head],
+                             name="bn_training" if bn_training else "bn_inference")
     return training.fit_in_steps(model, x, np.asarray(y), steps=steps, loss="sparse_categorical_crossentropy",
                                  learning_rate=learning_rate, seed=seed)
+
+
+def training_false_is_overridden(seed: int = 0) -> bool:
+    """Whether ``fit`` updates BatchNorm statistics of a base called with ``training=False``.
+
+    A two-layer demonstration of Keras 3 behaviour (keras-team/keras#20285): a functional model
+    passes its own ``training`` flag to every layer it runs, so inside ``fit`` (``training=True``)
+    the ``training=False`` written at ``base(inputs, training=False)`` is replaced, and the base's
+    BatchNorm layers update their moving statistics.
+    """
+    rng = np.random.default_rng(seed)
+    base = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(name="bn")], name="base")
+    inputs = keras.Input((4,))
+    head = keras.layers.Dense(2, activation="softmax",
+                              kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
+    model = keras.Model(inputs, head(base(inputs, training=False)))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = rng.normal(3.0, 1.0, (16, 4)).astype(np.float32)
+    model.fit(x, rng.integers(0, 2, 16), batch_size=16, epochs=1, verbose=0)
+    return bool(np.any(base.get_layer("bn").moving_mean.numpy() != 0.0))

@@ -53,6 +53,8 @@ def lora_model(
         if layer.name in layers:
             if not hasattr(layer, "enable_lora"):
                 raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) does not support LoRA")
+            # The copy keeps the source's trainable flags; the adapters must train whatever they were.
+            layer.trainable = True
             initializer = keras.initializers.HeUniform(seed=seed * 100 + index)
             layer.enable_lora(int(rank), a_initializer=initializer)
             for weight in layer.weights:
