@@ -54,7 +54,7 @@ def bn_cnn(num_classes: int, input_shape: Sequence[int] = (24, 24, 1), *, seed: 
     return keras.Sequential(stack, name="bn_cnn")
 
 
-def train_bn_source_model(task: TransferTask, *, steps: int = 400, seed: int = 0) -> keras.Sequential:
+def train_bn_source_model(task: TransferTask, *, steps: int = 600, seed: int = 0) -> keras.Sequential:
     """Train :func:`bn_cnn` on the source task (once, then from the cache) and return it.
 
     Raises
