@@ -29,6 +29,18 @@ spoken_digits
     Spoken digits in English and Mandarin, synthesised offline with Praat's eSpeak.
 audio
     Log-mel spectrograms with ``tf.signal``.
+shift
+    Domain shift (noise, fog, inversion) and CORAL alignment of frozen features.
+forgetting
+    Catastrophic forgetting: the old head on a fine-tuned body; learning without forgetting.
+distillation
+    Knowledge distillation: softened teacher targets and a student trained on them.
+peft
+    Parameter-efficient fine-tuning with Keras 3 LoRA adapters; parameter counts.
+batchnorm
+    A BatchNorm source model, fine-tuned with BatchNorm in inference or training mode.
+backbones
+    ``keras.applications`` backbones described offline: size, depth, preprocessing, speed.
 quiet
     Keeps TensorFlow's start-up lines out of notebooks.
 """
