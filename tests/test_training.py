@@ -156,3 +156,15 @@ def test_train_under_a_strategy_matches_one_device(tiny_images):
 def test_train_rejects_a_strategy_that_is_not_one(tiny_images):
     with pytest.raises(TypeError, match="tf.distribute.Strategy"):
         training.train(models.small_cnn(2), *tiny_images, steps=1, strategy="mirrored")
+
+
+def test_batch_order_covers_each_epoch_once_and_checks_its_counts():
+    order = training.batch_order(10, steps=7, batch_size=4, seed=3)
+    assert order.shape == (28,)
+    assert sorted(order[:10]) == list(range(10)) and sorted(order[10:20]) == list(range(10))
+    assert (order == training.batch_order(10, steps=7, batch_size=4, seed=3)).all()
+    assert not (order == training.batch_order(10, steps=7, batch_size=4, seed=4)).all()
+    with pytest.raises(ValueError, match="steps"):
+        training.batch_order(10, steps=0, batch_size=4)
+    with pytest.raises(TypeError, match="n_samples"):
+        training.batch_order(2.5, steps=1, batch_size=1)

@@ -24,7 +24,29 @@ transfer
 results
     Summaries (mean, standard deviation, count) of experiment results.
 plots
-    Learning curves, accuracy-versus-labels plots, bar charts.
+    Learning curves, accuracy-versus-labels plots, bar charts, spectrograms.
+spoken_digits
+    Spoken digits in English and Mandarin, synthesised offline with Praat's eSpeak.
+audio
+    Log-mel spectrograms with ``tf.signal``.
+shift
+    Domain shift (noise, fog, inversion) and CORAL alignment of frozen features.
+forgetting
+    Catastrophic forgetting: the old head on a fine-tuned body; learning without forgetting.
+distillation
+    Knowledge distillation: softened teacher targets and a student trained on them.
+peft
+    Parameter-efficient fine-tuning with Keras 3 LoRA adapters; parameter counts.
+batchnorm
+    A BatchNorm source model, fine-tuned with BatchNorm in inference or training mode.
+backbones
+    ``keras.applications`` backbones described offline: size, depth, preprocessing, speed.
+pipelines
+    Image files read by a Python loop and by a ``tf.data`` pipeline.
+workers
+    Several ``MultiWorkerMirroredStrategy`` worker processes on this machine, with a time limit.
+flops
+    FLOPs counted from layer shapes; published peak rates of accelerators.
 quiet
     Keeps TensorFlow's start-up lines out of notebooks.
 """
