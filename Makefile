@@ -48,7 +48,7 @@ book-student: $(STAMP)
 	@echo "Student edition: _build/student/_build/html/index.html"
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=book
+	$(BIN)/jupyter lab --ServerApp.root_dir=book
 
 # -rs lists why a test was skipped (the browser test without a built book or without Chromium).
 test: $(STAMP)
