@@ -47,8 +47,9 @@ book-student: $(STAMP)
 	BOOK_EDITION=student $(BIN)/jupyter-book build . -n -W --keep-going --path-output _build/student
 	@echo "Student edition: _build/student/_build/html/index.html"
 
+# (--allow-root only when run as root, e.g. in a container)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=book
+	$(BIN)/jupyter lab --ServerApp.root_dir=book $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # -rs lists why a test was skipped (the browser test without a built book or without Chromium).
 test: $(STAMP)

@@ -5,7 +5,8 @@ opened twice: at 1280 px (desktop) and at 390 px (a phone). A page fails on a co
 failed request, a request to any host but the local one, a serious or critical accessibility
 violation found by axe-core, unrendered math, an unresolved glue value, an image that does not
 load, a display equation cut off at the right edge, a second search bar, a sidebar toggle that
-does not open the chapter list at 390 px, or a solution that does not open on click. Figures
+does not open the chapter list at 390 px, a solution that does not open on click, or a printout
+with code cut off or show/hide buttons (print media: code wraps, folded blocks open). Figures
 are checked separately: alt text that is not a file path, and a numbered caption.
 
 The test needs a built book and Chromium (Debian's ``chromium`` package, driven by Playwright;
@@ -133,6 +134,7 @@ def _open(browser, server: str, name: str, axe_source: str) -> PageReport:
                 _check_images(page, report)
                 _check_figures(page, report)
                 _check_axe(page, report, axe_source)
+                _check_print(page, report)  # before the solutions are opened by clicks
                 _check_solutions(page, report)
             else:
                 _check_equations_fit(page, report)
@@ -277,6 +279,27 @@ def _check_solutions(page, report: PageReport) -> None:
                                    timeout=2000)
         except Exception:  # noqa: BLE001  (Playwright's TimeoutError: reported below)
             report.add("solution", f"solution {index + 1} does not open on click")
+
+
+def _check_print(page, report: PageReport) -> None:
+    """In print, code wraps and folded blocks are open without their show/hide buttons."""
+    page.emulate_media(media="print")
+    found = page.evaluate("""() => ({
+        buttons: [...document.querySelectorAll('button.toggle-button')]
+            .filter(b => getComputedStyle(b).display !== 'none').length,
+        hidden: [...document.querySelectorAll('.admonition.toggle > .admonition-title ~ *')]
+            .filter(el => getComputedStyle(el).visibility === 'hidden'
+                          || el.getBoundingClientRect().height === 0).length,
+        unwrapped: [...document.querySelectorAll('article pre')]
+            .filter(el => !getComputedStyle(el).whiteSpace.startsWith('pre-wrap')).length,
+    })""")
+    page.emulate_media(media="screen")
+    if found["buttons"]:
+        report.add("print", f"{found['buttons']} show/hide buttons are printed")
+    if found["hidden"]:
+        report.add("print", f"{found['hidden']} folded blocks stay folded in print")
+    if found["unwrapped"]:
+        report.add("print", f"{found['unwrapped']} code blocks do not wrap in print")
 
 
 def _check_equations_fit(page, report: PageReport) -> None:

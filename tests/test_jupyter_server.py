@@ -55,7 +55,7 @@ def jupyter_lab():
     process = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={ROOT / 'book'}"],
+         f"--ServerApp.root_dir={ROOT / 'book'}", *(["--allow-root"] if os.geteuid() == 0 else [])],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     server = _Server(port, token)
     try:

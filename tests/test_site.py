@@ -20,7 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
-STUDENT_HTML = ROOT / "_build" / "student" / "_build" / "html"
+STUDENT_HTML = Path(os.environ.get("BOOK_STUDENT_HTML", ROOT / "_build" / "student" / "_build" / "html"))
 STUDENT_REQUIRED = os.environ.get("BOOK_STUDENT_TEST") == "required"
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 
