@@ -126,7 +126,12 @@ def _open(browser, server: str, name: str, axe_source: str) -> PageReport:
         try:
             page = context.new_page()
             _watch(page, server, report, viewport["width"])
-            page.goto(f"{server}/{name}", wait_until="load")
+            if _redirect_target(name):  # the root index.html only forwards to the first page
+                page.goto(f"{server}/{name}", wait_until="commit")
+                page.wait_for_url(f"{server}/{_redirect_target(name)}", timeout=10000)
+                page.wait_for_load_state("load")
+            else:
+                page.goto(f"{server}/{name}", wait_until="load")
             _wait_for_math(page)
             if viewport is DESKTOP:
                 _check_math(page, report)
@@ -147,6 +152,17 @@ def _open(browser, server: str, name: str, axe_source: str) -> PageReport:
         finally:
             context.close()
     return report
+
+
+def _redirect_target(name: str) -> str | None:
+    """The page a redirect page (``<meta http-equiv="Refresh">``) forwards to, else None."""
+    import re
+
+    html = (HTML / name).read_text(encoding="utf-8", errors="replace")[:2000]
+    match = re.search(r'http-equiv="Refresh" content="\d+;\s*url=([^"]+)"', html, re.IGNORECASE)
+    if not match:
+        return None
+    return (Path(name).parent / match.group(1)).as_posix().removeprefix("./")
 
 
 def _watch(page, server: str, report: PageReport, width: int) -> None:

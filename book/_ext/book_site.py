@@ -12,6 +12,8 @@ It fixes what the pinned theme stack gets wrong and ships what a reader needs to
 - Launch buttons (Binder, Colab) only when ``repository.url`` in ``_config.yml`` names the book's
   own repository (Jupyter Book otherwise points them at its own repository).
 - The book's style sheet and templates from ``book/_static`` and ``book/_templates``.
+- The bibliography's entries get ``role="listitem"`` (docutils writes ``doc-biblioentry``, a role
+  that screen readers and axe-core do not accept inside its ``role="list"``).
 - Files to run a chapter elsewhere, next to the pages: the ``tutorial_lib`` wheel and the pinned
   ``requirements.txt``; every downloadable chapter notebook starts with a cell saying what to
   install.
@@ -141,6 +143,8 @@ def _ship_run_files(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
+    # Sphinx does not always copy (or update) this file on an incremental build: copy it here.
+    shutil.copy2(BOOK_FOLDER / "_static" / "book-site.css", outdir / "_static" / "book-site.css")
     _build_wheel(outdir)
     shutil.copy2(ROOT / "requirements.txt", outdir / "requirements.txt")
     for notebook in (outdir / "_sources").rglob("*.ipynb"):
@@ -154,6 +158,10 @@ def _ship_run_files(app: Sphinx, exception) -> None:
                     cell["source"] = without_solutions("".join(cell["source"]))
         content["cells"] = [_first_cell(), *cells]
         notebook.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    for page in outdir.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        if 'role="doc-biblioentry"' in html:
+            page.write_text(html.replace('role="doc-biblioentry"', 'role="listitem"'), encoding="utf-8")
     LOGGER.info(f"book_site: {wheel_name()} and requirements.txt written next to the pages")
 
 
