@@ -1,4 +1,4 @@
-"""Model builders: a small CNN, new heads for new tasks, and freezing helpers.
+"""Model builders: a small CNN, a dense network, new heads for new tasks, and freezing helpers.
 
 Models here are built, never trained (that is :mod:`tutorial_lib.training`).
 
@@ -11,13 +11,7 @@ from collections.abc import Sequence
 
 import keras
 
-
-def _check_classes(num_classes: int) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
-    return num_classes
+from tutorial_lib.checks import check_int
 
 
 def _glorot(seed: int | None, offset: int) -> keras.initializers.Initializer:
@@ -51,7 +45,7 @@ def small_cnn(
     seed
         Seed of the weight initialisers (``None`` draws from Keras' global generator).
     """
-    _check_classes(num_classes)
+    check_int("num_classes", num_classes, minimum=2)
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {tuple(input_shape)}")
     if len(filters) != 3:
@@ -78,6 +72,47 @@ def small_cnn(
     )
 
 
+def dense_network(
+    num_classes: int,
+    input_shape: Sequence[int] = (49, 32),
+    *,
+    hidden_units: Sequence[int] = (128, 128),
+    seed: int | None = 0,
+) -> keras.Sequential:
+    """A plain dense network (DNN) on a whole spectrogram: stack the frames, then dense layers.
+
+    ``Flatten`` (named ``stack``) puts the frames of a ``(frames, bins)`` spectrogram end to end
+    in one vector, the "stacked frames" input of the DNN acoustic models of the early 2010s; the
+    hidden layers are ``hidden1``, ``hidden2``, ... and the softmax layer is ``head``.
+
+    Parameters
+    ----------
+    num_classes
+        Number of outputs of the softmax head (at least 2).
+    input_shape
+        Shape of one input, e.g. ``(frames, mel_bins)``.
+    hidden_units
+        Width of each hidden ReLU layer (at least one layer).
+    seed
+        Seed of the weight initialisers (``None`` draws from Keras' global generator).
+    """
+    check_int("num_classes", num_classes, minimum=2)
+    if len(input_shape) < 1 or any(int(size) < 1 for size in input_shape):
+        raise ValueError(f"input_shape must hold positive sizes, got {tuple(input_shape)}")
+    if len(hidden_units) < 1 or any(int(units) < 1 for units in hidden_units):
+        raise ValueError(f"hidden_units must name at least one positive width, got {tuple(hidden_units)}")
+    hidden = [keras.layers.Dense(int(units), activation="relu", name=f"hidden{index}",
+                                 kernel_initializer=_glorot(seed, 10 + index))
+              for index, units in enumerate(hidden_units, start=1)]
+    return keras.Sequential(
+        [keras.Input(tuple(int(size) for size in input_shape)), keras.layers.Flatten(name="stack"),
+         *hidden,
+         keras.layers.Dense(num_classes, activation="softmax", name="head",
+                            kernel_initializer=_glorot(seed, 5))],
+        name="dense_network",
+    )
+
+
 def weight_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The layers of ``model`` that carry weights, in order (the head last)."""
     return [layer for layer in model.layers if layer.weights]
@@ -98,7 +133,7 @@ def with_new_head(model: keras.Sequential, num_classes: int, *, seed: int | None
     seed
         Seed of the new head's initialiser.
     """
-    _check_classes(num_classes)
+    check_int("num_classes", num_classes, minimum=2)
     if not isinstance(model, keras.Sequential):
         raise TypeError(f"with_new_head expects a keras.Sequential model, got {type(model).__name__}")
     body = keras.models.clone_model(model)
@@ -155,7 +190,7 @@ def feature_extractor(model: keras.Sequential, layer_name: str | None = None) ->
 
 def linear_head(num_features: int, num_classes: int, *, seed: int | None = 0) -> keras.Sequential:
     """A softmax classifier on feature vectors of length ``num_features``."""
-    _check_classes(num_classes)
+    check_int("num_classes", num_classes, minimum=2)
     return keras.Sequential(
         [keras.Input((num_features,)),
          keras.layers.Dense(num_classes, activation="softmax", name="head",
@@ -173,7 +208,7 @@ def flatten_head(
     for VGG16 at 224 pixels), so it can be trained on precomputed features and then put on top
     of the base with :func:`on_top`.
     """
-    _check_classes(num_classes)
+    check_int("num_classes", num_classes, minimum=2)
     return keras.Sequential(
         [keras.Input(tuple(feature_shape)),
          keras.layers.Flatten(name="flatten"),
@@ -189,7 +224,7 @@ def gap_head(
     feature_shape: Sequence[int], num_classes: int = 10, *, seed: int | None = 0
 ) -> keras.Sequential:
     """A light head: ``GlobalAveragePooling2D`` then one softmax layer."""
-    _check_classes(num_classes)
+    check_int("num_classes", num_classes, minimum=2)
     return keras.Sequential(
         [keras.Input(tuple(feature_shape)),
          keras.layers.GlobalAveragePooling2D(name="gap"),
