@@ -54,14 +54,11 @@ def without_solutions(markdown: str) -> str:
 
 def wheel_name() -> str:
     """The file name of the ``tutorial_lib`` wheel the build ships next to the pages."""
-    version = None
-    for line in (ROOT / "pyproject.toml").read_text(encoding="utf-8").splitlines():
-        if line.startswith("version"):
-            version = line.split("=", 1)[1].strip().strip("\"'")
-            break
-    if version is None:
-        raise ValueError("pyproject.toml has no version line")
-    return f"tutorial_lib-{version}-py3-none-any.whl"
+    match = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]",
+                      (ROOT / "tutorial_lib" / "__init__.py").read_text(encoding="utf-8"), re.MULTILINE)
+    if match is None:
+        raise ValueError("tutorial_lib/__init__.py has no __version__ line")
+    return f"tutorial_lib-{match.group(1)}-py3-none-any.whl"
 
 
 def _configure(app: Sphinx, config) -> None:
