@@ -20,6 +20,12 @@ transfer
     Source model, parameter sharing, feature sharing, training from scratch.
 plots
     Learning curves, accuracy-versus-labels plots, bar charts.
+image_folders
+    Images in class-per-folder trees, read back with Keras into a ``tf.data`` pipeline.
+lfw_faces
+    scikit-image's ``lfw_subset``: faces or not, split and written as class folders.
+fine_tuning
+    Augmentation layers, early stopping with the best weights, two-phase fine-tuning.
 """
 
 import os as _os
