@@ -221,3 +221,15 @@ def test_every_listed_picture_loads_as_grey_values_in_0_1():
         assert 0.0 <= picture.min() and picture.max() <= 1.0, name
     with pytest.raises(ValueError, match="unknown picture"):
         images.load_picture("mona_lisa")
+
+
+def test_random_base_is_seeded_without_reseeding_the_global_generators():
+    keras.utils.set_random_seed(123)
+    expected = np.random.random()
+    keras.utils.set_random_seed(123)
+    first = pretrained.vgg16_base(None, (32, 32, 3), seed=1, verbose=False)
+    assert np.random.random() == expected  # the caller's random stream was not reset
+    second = pretrained.vgg16_base(None, (32, 32, 3), seed=1, verbose=False)
+    other = pretrained.vgg16_base(None, (32, 32, 3), seed=2, verbose=False)
+    np.testing.assert_array_equal(first.get_weights()[0], second.get_weights()[0])
+    assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import Split
 
 #: The ten pictures of the default task (scikit-image names, and two of scikit-learn's).
@@ -131,9 +132,8 @@ def picture_crops_task(
         raise ValueError(f"need at least two distinct pictures, got {pictures}")
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must be between 0 and 1, got {train_fraction}")
-    for name, value in (("train_per_class", train_per_class), ("test_per_class", test_per_class)):
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
+    check_int("train_per_class", train_per_class, minimum=1)
+    check_int("test_per_class", test_per_class, minimum=1)
     rng = np.random.default_rng(seed)
     parts: dict[str, list] = {"train": [], "test": [], "train_boxes": [], "test_boxes": [],
                               "train_y": [], "test_y": []}

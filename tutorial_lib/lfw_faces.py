@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tutorial_lib import image_folders
+from tutorial_lib import cache, image_folders
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import Split
 
 #: Folder names, in label order (Keras sorts the folders alphabetically).
@@ -35,14 +36,6 @@ def load_lfw_subset() -> Split:
     return Split(np.clip(images, 0.0, 1.0), labels)
 
 
-def _check_count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return int(value)
-
-
 def lfw_faces_splits(
     *, validation_per_class: int = 10, test_per_class: int = 50, seed: int = 0
 ) -> dict[str, Split]:
@@ -53,8 +46,8 @@ def lfw_faces_splits(
     ValueError
         If the validation and test splits leave fewer than one image per class for training.
     """
-    validation_per_class = _check_count("validation_per_class", validation_per_class)
-    test_per_class = _check_count("test_per_class", test_per_class)
+    validation_per_class = check_int("validation_per_class", validation_per_class)
+    test_per_class = check_int("test_per_class", test_per_class)
     if validation_per_class + test_per_class >= N_PER_CLASS:
         raise ValueError(f"validation_per_class + test_per_class must be below {N_PER_CLASS}, "
                          f"got {validation_per_class} + {test_per_class}")
@@ -81,5 +74,5 @@ def lfw_faces_folders(*, validation_per_class: int = 10, test_per_class: int = 5
                               test_per_class=test_per_class, seed=seed)
     recipe = {"source": "skimage.data.lfw_subset", "version": 1,
               "validation_per_class": validation_per_class, "test_per_class": test_per_class,
-              "seed": seed}
+              "seed": seed, "code": cache.code_hash(lfw_faces_splits, image_folders)}
     return image_folders.cached_class_folders("lfw-faces", recipe, splits, CLASS_NAMES)
