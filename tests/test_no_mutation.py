@@ -15,6 +15,7 @@ from tutorial_lib import (
     backbones,
     batchnorm,
     distillation,
+    fine_tuning,
     forgetting,
     models,
     objectives,
@@ -27,12 +28,13 @@ from tutorial_lib import (
 
 MODULES = (models, objectives, pretrained, training, transfer, shift, forgetting, distillation, peft,
            batchnorm,
-           backbones)
+           backbones, fine_tuning)
 MODEL_TYPES = ("keras.Model", "keras.Sequential")
 
 # Functions whose documented purpose is to change the model in place.
 CHANGES_ITS_MODEL = {"models.freeze", "objectives.add_penalty", "training.train", "training.fit_in_steps",
-                     "distillation.train_student"}
+                     "distillation.train_student", "fine_tuning.fit_with_early_stopping",
+                     "fine_tuning.set_top_block_trainable"}
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +46,7 @@ def _calls(task, source, vgg_base):
     x, y = task.few_labels(2, seed=0)
     few = {"steps": 3}
     small = source.model
+    conv = (np.zeros((4, 2, 2, 512), dtype=np.float32), np.array([0, 1, 0, 1]))
     return {
         "models.weight_layers": lambda: models.weight_layers(small),
         "models.with_new_head": lambda: models.with_new_head(small, 3),
@@ -75,6 +78,13 @@ def _calls(task, source, vgg_base):
             small, x, y, 5, 2, freeze=True, **few),
         "transfer.layer_transfer_curve": lambda: transfer.layer_transfer_curve(task, small, 1, seeds=(0,),
                                                                                **few),
+        "fine_tuning.top_block_classifier": lambda: fine_tuning.top_block_classifier(
+            vgg_base, 2, first_layer="block5_conv3"),
+        "fine_tuning.two_phase": lambda: fine_tuning.two_phase(
+            vgg_base, conv, conv, 2, first_layer="block5_conv3", epochs=1, steps_per_epoch=1),
+        "fine_tuning.at_once": lambda: fine_tuning.at_once(
+            vgg_base, conv, conv, 2, first_layer="block5_conv3", epochs=1, steps_per_epoch=1),
+        "fine_tuning.augmented_classifier": lambda: fine_tuning.augmented_classifier(vgg_base, 2),
         "shift.split_at": lambda: shift.split_at(small, "gap"),
         "shift.coral_predict": lambda: shift.coral_predict(small, x, task.source_test.x[:20]),
         "forgetting.reattach_head": lambda: forgetting.reattach_head(models.with_new_head(small, 5), small),

@@ -47,6 +47,12 @@ workers
     Several ``MultiWorkerMirroredStrategy`` worker processes on this machine, with a time limit.
 flops
     FLOPs counted from layer shapes; published peak rates of accelerators.
+image_folders
+    Images in class-per-folder trees, read back with Keras into a ``tf.data`` pipeline.
+lfw_faces
+    scikit-image's ``lfw_subset``: faces or not, split and written as class folders.
+fine_tuning
+    Augmentation layers, early stopping with the best weights, two-phase fine-tuning.
 quiet
     Keeps TensorFlow's start-up lines out of notebooks.
 """
