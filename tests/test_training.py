@@ -140,6 +140,24 @@ def test_a_penalised_model_does_not_poison_the_shared_compiled_copy(tiny_images)
         np.testing.assert_array_equal(a, b)
 
 
+def test_train_under_a_strategy_matches_one_device(tiny_images):
+    import tensorflow as tf
+
+    x, y = tiny_images
+    plain, mirrored = models.small_cnn(2, seed=1), models.small_cnn(2, seed=1)
+    training.train(plain, x, y, steps=10, seed=2)
+    # A one-device MirroredStrategy: the same arithmetic as without a strategy.
+    training.train(mirrored, x, y, steps=10, seed=2,
+                   strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
+    for a, b in zip(plain.get_weights(), mirrored.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_train_rejects_a_strategy_that_is_not_one(tiny_images):
+    with pytest.raises(TypeError, match="tf.distribute.Strategy"):
+        training.train(models.small_cnn(2), *tiny_images, steps=1, strategy="mirrored")
+
+
 def test_batch_order_covers_each_epoch_once_and_checks_its_counts():
     order = training.batch_order(10, steps=7, batch_size=4, seed=3)
     assert order.shape == (28,)

@@ -41,10 +41,17 @@ batchnorm
     A BatchNorm source model, fine-tuned with BatchNorm in inference or training mode.
 backbones
     ``keras.applications`` backbones described offline: size, depth, preprocessing, speed.
+pipelines
+    Image files read by a Python loop and by a ``tf.data`` pipeline.
+workers
+    Several ``MultiWorkerMirroredStrategy`` worker processes on this machine, with a time limit.
+flops
+    FLOPs counted from layer shapes; published peak rates of accelerators.
 quiet
     Keeps TensorFlow's start-up lines out of notebooks.
 """
 
+import importlib.util as _importlib_util
 import os as _os
 
 from tutorial_lib import quiet as _quiet
@@ -53,5 +60,36 @@ from tutorial_lib import quiet as _quiet
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _quiet.quiet_tensorflow_import()
+
+# What a chapter needs besides this package, by import name -> name on PyPI.
+REQUIRED_PACKAGES = {
+    "numpy": "numpy",
+    "tensorflow": "tensorflow",
+    "keras": "keras",
+    "sklearn": "scikit-learn",
+    "matplotlib": "matplotlib",
+    "myst_nb": "myst-nb",
+}
+INSTALL_HINT = (
+    "install the book's pinned requirements: `pip install -r requirements.txt` (requirements.txt "
+    "is in the book's repository and next to its web pages; see the page 'Run a chapter on your "
+    "own machine or a hosted notebook')"
+)
+
+
+def check_requirements(find_spec=_importlib_util.find_spec) -> None:
+    """Raise ``ImportError`` naming every missing requirement and how to install them.
+
+    Parameters
+    ----------
+    find_spec
+        How to look a module up (``importlib.util.find_spec``; replaceable in tests).
+    """
+    missing = [pypi for module, pypi in REQUIRED_PACKAGES.items() if find_spec(module) is None]
+    if missing:
+        raise ImportError(f"tutorial_lib needs {', '.join(missing)}, not installed here: {INSTALL_HINT}.")
+
+
+check_requirements()
 
 __version__ = "0.1.0"

@@ -17,6 +17,10 @@ same penalties, so the penalty is part of every step's loss; a copy that would s
 them is refused with an error. A penalty's numbers are traced into the graph, so such copies
 are shared only between models whose penalties are equal (same kind, strength and reference).
 
+Strategies: with ``strategy=`` (a ``tf.distribute.Strategy``) the copy is built and compiled
+in the strategy's scope, so ``fit`` splits each batch among the replicas and all-reduces the
+gradients (taught in *Scaling up*).
+
 Taught in: *What is transfer learning?*
 """
 
@@ -29,6 +33,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tutorial_lib.checks import check_int
 from tutorial_lib.data import check_labels
@@ -59,16 +64,18 @@ def _penalty_key(model: keras.Model) -> str:
     return digest.hexdigest()
 
 
-def _compile(twin: keras.Model, learning_rate: float) -> list[np.ndarray]:
+def _compile(twin: keras.Model, learning_rate: float, steps_per_execution: int = _STEPS_PER_EXECUTION
+             ) -> list[np.ndarray]:
     twin.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
                  loss="sparse_categorical_crossentropy", jit_compile=False,
-                 steps_per_execution=_STEPS_PER_EXECUTION)
+                 steps_per_execution=steps_per_execution)
     twin.optimizer.build(twin.trainable_variables)
     return [variable.numpy() for variable in twin.optimizer.variables]
 
 
-def _penalised_copy(model: keras.Model, learning_rate: float) -> keras.Model:
-    """A compiled copy that carries the penalties attached to ``model``'s weights."""
+def _penalised_copy(model: keras.Model, learning_rate: float,
+                    steps_per_execution: int = _STEPS_PER_EXECUTION) -> keras.Model:
+    """A freshly compiled copy that carries the penalties attached to ``model``'s weights."""
     twin = keras.models.clone_model(model)
     for ours, theirs in zip(model.weights, twin.weights, strict=True):
         if ours.regularizer is not None:
@@ -79,11 +86,18 @@ def _penalised_copy(model: keras.Model, learning_rate: float) -> keras.Model:
     if carried != wanted:
         raise RuntimeError(f"the training copy carries {carried} penalty terms instead of the model's "
                            f"{wanted}; refusing to train without them")
-    _compile(twin, learning_rate)
+    _compile(twin, learning_rate, steps_per_execution)
     return twin
 
 
-def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int) -> keras.Model:
+def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int,
+                   strategy: tf.distribute.Strategy | None = None) -> keras.Model:
+    if strategy is not None:
+        # Variables created in the strategy's scope are mirrored on its replicas: a fresh copy
+        # (with the model's penalties, if any) built and compiled there. One step per call:
+        # Keras 3.15's multi-step loop fails under MirroredStrategy with two replicas.
+        with strategy.scope():
+            return _penalised_copy(model, learning_rate, steps_per_execution=1)
     key = _architecture_key(model, batch_size)
     if any(weight.regularizer is not None for weight in model.weights):
         # A penalty's numbers (L2-SP's reference weights) are traced into the training graph:
@@ -163,6 +177,7 @@ def train(
     seed: int = 0,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     eval_every: int | None = None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` in place for ``steps`` Adam steps on sparse categorical cross-entropy.
 
@@ -187,6 +202,10 @@ def train(
         Optional ``(x, y)`` whose accuracy is recorded every ``eval_every`` steps.
     eval_every
         How often to record the training loss (and validation accuracy); default: once, at the end.
+    strategy
+        A ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy``): the training copy is built and
+        compiled in its scope, and each step's ``batch_size`` images (the global batch) are split
+        among its replicas. Default: none (one device).
 
     Returns
     -------
@@ -204,7 +223,9 @@ def train(
 
     order = batch_order(len(x), steps=steps, batch_size=batch_size, seed=seed)
 
-    twin = _compiled_copy(model, learning_rate, batch_size)
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy or None, got {type(strategy).__name__}")
+    twin = _compiled_copy(model, learning_rate, batch_size, strategy)
     history: dict[str, list[float]] = {"step": [], "loss": []}
     if validation is not None:
         history["val_accuracy"] = []

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tutorial_lib import cache, models, training
 from tutorial_lib.data import TransferTask, sample_per_class
@@ -121,6 +122,7 @@ def from_scratch(
 def parameter_sharing(
     source: keras.Sequential, x: np.ndarray, y: np.ndarray, num_classes: int, *,
     steps: int = 200, learning_rate: float = 1e-3, frozen_layers: int = 0, seed: int = 0,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> keras.Sequential:
     """Start from the source model's weights, put on a new head, and train (fine-tune).
 
@@ -130,9 +132,12 @@ def parameter_sharing(
         The trained source model; it is not changed.
     frozen_layers
         How many of the first weight-carrying layers keep the source weights (0: all move).
+    strategy
+        Optional ``tf.distribute.Strategy`` to train under (see :func:`tutorial_lib.training.train`).
     """
     model = models.freeze(models.with_new_head(source, num_classes, seed=seed), frozen_layers)
-    training.train(model, x, y, steps=steps, learning_rate=learning_rate, seed=seed)
+    training.train(model, x, y, steps=steps, learning_rate=learning_rate, seed=seed,
+                   strategy=strategy)
     return model
 
 
