@@ -168,3 +168,33 @@ def test_batch_order_covers_each_epoch_once_and_checks_its_counts():
         training.batch_order(10, steps=0, batch_size=4)
     with pytest.raises(TypeError, match="n_samples"):
         training.batch_order(2.5, steps=1, batch_size=1)
+
+
+def test_a_compiled_copy_serves_every_learning_rate(tiny_images):
+    x, y = tiny_images
+    trained = {}
+    for clear in (True, False):
+        for rate in (1e-2, 1e-3):
+            if clear:
+                training.clear_compiled_models()
+            model = models.small_cnn(2, seed=2)
+            training.train(model, x, y, steps=10, learning_rate=rate, seed=1)
+            trained[(clear, rate)] = model.get_weights()
+    for rate in (1e-2, 1e-3):  # freshly compiled or reused at another rate: the same weights
+        for a, b in zip(trained[(True, rate)], trained[(False, rate)], strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(trained[(False, 1e-2)][0], trained[(False, 1e-3)][0])
+
+
+def test_equal_penalties_share_a_compiled_copy_and_different_ones_do_not(tiny_images):
+    x, y = tiny_images
+    training.clear_compiled_models()
+    trained = []
+    for alpha in (1.0, 1.0, 100.0):
+        model = objectives.add_penalty(models.small_cnn(2, seed=0), "l2sp", alpha=alpha, beta=0.0)
+        training.train(model, x, y, steps=10, learning_rate=1e-2)
+        trained.append(model.get_weights())
+    assert len(training._COMPILED) == 2
+    for a, b in zip(trained[0], trained[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(trained[0][2], trained[2][2])

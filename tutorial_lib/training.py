@@ -6,14 +6,16 @@ runs with 5 or 250 labelled images comparable, and it makes the time of a chapte
 
 Speed: building Keras' training graph costs about a second on a laptop CPU, far more than the
 training itself. :func:`train` therefore keeps one compiled copy per architecture (and per
-set of frozen layers, learning rate and batch size), loads the caller's weights into it,
-resets the optimizer, trains, and writes the weights back. The result is the same as
-compiling a fresh model (a unit test checks this); only faster.
+set of frozen layers and batch size), loads the caller's weights into it, resets the
+optimizer, sets its learning rate (a variable the graph reads at every step), trains, and
+writes the weights back. The result is the same as compiling a fresh model (a unit test
+checks this); only faster.
 
 Penalties: a model whose weights carry penalties (``weight.regularizer``, as set by
-:func:`tutorial_lib.objectives.add_penalty`) is trained on a fresh compiled copy that carries
-the same penalties, so the penalty is part of every step's loss; a copy that would silently
-drop them is refused with an error.
+:func:`tutorial_lib.objectives.add_penalty`) is trained on a compiled copy that carries the
+same penalties, so the penalty is part of every step's loss; a copy that would silently drop
+them is refused with an error. A penalty's numbers are traced into the graph, so such copies
+are shared only between models whose penalties are equal (same kind, strength and reference).
 
 Strategies: with ``strategy=`` (a ``tf.distribute.Strategy``) the copy is built and compiled
 in the strategy's scope, so ``fit`` splits each batch among the replicas and all-reduces the
@@ -24,6 +26,7 @@ Taught in: *What is transfer learning?*
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -40,7 +43,7 @@ _STEPS_PER_EXECUTION = 10
 _COMPILED: dict[str, tuple[keras.Model, list[np.ndarray]]] = {}
 
 
-def _architecture_key(model: keras.Model, learning_rate: float, batch_size: int) -> str:
+def _architecture_key(model: keras.Model, batch_size: int) -> str:
     layers = []
     for layer in model.layers:
         # Names and initialisers do not change the training graph; leaving them out lets
@@ -48,9 +51,17 @@ def _architecture_key(model: keras.Model, learning_rate: float, batch_size: int)
         config = {key: value for key, value in layer.get_config().items()
                   if key != "name" and not key.endswith("initializer")}
         layers.append((type(layer).__name__, layer.trainable, config))
-    return json.dumps(
-        [list(model.input_shape), layers, learning_rate, batch_size], sort_keys=True, default=str
-    )
+    return json.dumps([list(model.input_shape), layers, batch_size], sort_keys=True, default=str)
+
+
+def _penalty_key(model: keras.Model) -> str:
+    """A digest of every weight's penalty: its class and configuration (reference values included)."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        regularizer = weight.regularizer
+        config = None if regularizer is None else [type(regularizer).__name__, regularizer.get_config()]
+        digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def _compile(twin: keras.Model, learning_rate: float, steps_per_execution: int = _STEPS_PER_EXECUTION
@@ -87,17 +98,21 @@ def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int,
         # Keras 3.15's multi-step loop fails under MirroredStrategy with two replicas.
         with strategy.scope():
             return _penalised_copy(model, learning_rate, steps_per_execution=1)
+    key = _architecture_key(model, batch_size)
     if any(weight.regularizer is not None for weight in model.weights):
         # A penalty's numbers (L2-SP's reference weights) are traced into the training graph:
-        # a penalised model gets a copy of its own, compiled with its penalties.
-        return _penalised_copy(model, learning_rate)
-    key = _architecture_key(model, learning_rate, batch_size)
-    if key not in _COMPILED:
+        # a penalised model shares a copy only with models that carry the same penalties.
+        key += _penalty_key(model)
+        if key not in _COMPILED:
+            twin = _penalised_copy(model, learning_rate)
+            _COMPILED[key] = (twin, [variable.numpy() for variable in twin.optimizer.variables])
+    elif key not in _COMPILED:
         twin = keras.models.clone_model(model)
         _COMPILED[key] = (twin, _compile(twin, learning_rate))
     twin, fresh_state = _COMPILED[key]
     for variable, value in zip(twin.optimizer.variables, fresh_state, strict=True):
         variable.assign(value)
+    twin.optimizer.learning_rate.assign(learning_rate)
     twin.set_weights(model.get_weights())
     return twin
 
