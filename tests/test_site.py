@@ -7,6 +7,7 @@ The checks of a built book are skipped with the reason when that book is not bui
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -78,6 +79,68 @@ def test_solution_blocks_are_found_and_cut_out():
     assert book_site.without_solutions(":::{solution} ex-2\nAnswer.\n:::\nAfter.\n") == "After.\n"
 
 
+GLUED = re.compile(r"\{glue:\w+\}`(\w+)")
+GLUE_CALL = re.compile(r"glue\(\s*f?[\"']([^\"']+)[\"']")
+
+
+def _code_cells(notebook: Path) -> list[dict]:
+    return [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def _is_solution(cell: dict) -> bool:
+    return book_site.SOLUTION_TAG in cell["metadata"].get("tags", [])
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cells_that_compute_only_solutions_are_tagged(notebook):
+    """A code cell whose glued values are quoted only inside {solution} blocks is tagged
+    ``solution`` (the student edition leaves it out), and is hidden from the page."""
+    markdown = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]
+                if c["cell_type"] == "markdown"]
+    in_solutions = {name for text in markdown for block in book_site.SOLUTION_BLOCK.finditer(text)
+                    for name in GLUED.findall(block.group(0))}
+    outside = {name for text in markdown for name in GLUED.findall(book_site.without_solutions(text))}
+    untagged = []
+    for cell in _code_cells(notebook):
+        source = "".join(cell["source"])
+        patterns = [re.compile("^" + re.sub(r"\\\{[^}]*\\\}", ".+", re.escape(name)) + "$")
+                    for name in GLUE_CALL.findall(source)]
+        glued = {name for name in in_solutions | outside if any(p.match(name) for p in patterns)}
+        if _is_solution(cell):
+            assert "remove-cell" in cell["metadata"].get("tags", []), source[:80]
+        elif glued and glued <= in_solutions - outside:
+            untagged.append(source[:80])
+    assert not untagged, f"cells computing only solutions, not tagged 'solution': {untagged}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_without_its_solution_cells(notebook):
+    """No later cell reads a name that only a ``solution`` cell defines, so the student edition's
+    notebook (which leaves them out) still runs."""
+    only_in_solutions: set[str] = set()
+    for cell in _code_cells(notebook):
+        tree = ast.parse("".join(line for line in cell["source"] if not line.startswith(("%", "!"))))
+        stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        stored |= {alias.asname or alias.name.split(".")[0] for n in ast.walk(tree)
+                   if isinstance(n, (ast.Import, ast.ImportFrom)) for alias in n.names}
+        stored |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        if _is_solution(cell):
+            only_in_solutions |= stored
+            continue
+        read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        assert not (read - stored) & only_in_solutions, "".join(cell["source"])[:80]
+        only_in_solutions -= stored
+
+
+def test_student_cells_leave_out_solutions():
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": ["Q.\n", ":::{solution} ex\nA.\n:::\n"]},
+             {"cell_type": "code", "metadata": {"tags": ["remove-cell", "solution"]}, "source": "x = 1"},
+             {"cell_type": "code", "metadata": {}, "source": "y = 2"}]
+    kept = book_site.student_cells(cells)
+    assert [c["source"] for c in kept] == ["Q.\n", "y = 2"]
+    assert cells[0]["source"][1].startswith(":::{solution}")  # the cells passed in are unchanged
+
+
 def _need(html_root: Path) -> None:
     if not (html_root / "index.html").exists():
         message = f"no built book at {html_root}"
@@ -103,7 +166,9 @@ def test_student_edition_has_no_solution_text():
     found = [p for block in _solutions() for p in _plain_phrases(block) if p in text]
     assert not found, f"solution text in the student edition: {found[:5]}"
     for notebook in STUDENT_HTML.rglob("*.ipynb"):
-        assert "{solution}" not in notebook.read_text(encoding="utf-8"), notebook.name
+        content = json.loads(notebook.read_text(encoding="utf-8"))
+        assert "{solution}" not in json.dumps(content), notebook.name
+        assert not any(_is_solution(c) for c in content["cells"] if c["cell_type"] == "code"), notebook.name
 
 
 def test_run_files_ship_next_to_the_pages():

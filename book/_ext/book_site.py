@@ -19,7 +19,8 @@ It fixes what the pinned theme stack gets wrong and ships what a reader needs to
   install.
 - The student edition (``BOOK_EDITION=student``, ``make book-student``): sphinx-exercise's
   ``hide_solutions`` leaves the solutions out of the pages, the solutions are cut out of the
-  downloadable notebooks too, and the executed chapters come from the teacher build's cache.
+  downloadable notebooks too (with the code cells tagged ``solution`` that compute them), and
+  the executed chapters come from the teacher build's cache.
 """
 
 from __future__ import annotations
@@ -47,9 +48,25 @@ SOLUTION_BLOCK = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[
                             re.MULTILINE | re.DOTALL)
 
 
+SOLUTION_TAG = "solution"
+
+
 def without_solutions(markdown: str) -> str:
     """Markdown with every ``{solution}`` block cut out."""
     return SOLUTION_BLOCK.sub("", markdown)
+
+
+def student_cells(cells: list[dict]) -> list[dict]:
+    """A chapter's cells without its solutions: the ``{solution}`` blocks of its Markdown cells and
+    the code cells tagged ``solution`` (those that compute what only the solutions quote)."""
+    kept = []
+    for cell in cells:
+        if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.get("cell_type") == "markdown":
+            cell = {**cell, "source": without_solutions("".join(cell["source"]))}
+        kept.append(cell)
+    return kept
 
 
 def wheel_name() -> str:
@@ -150,9 +167,7 @@ def _ship_run_files(app: Sphinx, exception) -> None:
         if cells and cells[0].get("id") == "run-this-notebook":
             continue
         if STUDENT:
-            for cell in cells:
-                if cell.get("cell_type") == "markdown":
-                    cell["source"] = without_solutions("".join(cell["source"]))
+            cells = student_cells(cells)
         content["cells"] = [_first_cell(), *cells]
         notebook.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for page in outdir.rglob("*.html"):
