@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tutorial_lib import features, pretrained
+from tutorial_lib import features, pretrained, vgg16_heads
 
 
 def test_layer_outputs_gives_every_named_layer_in_one_pass():
@@ -84,3 +84,37 @@ def test_probe_accuracy_checks_its_arguments():
         features.probe_accuracy((vectors, labels[:4]), {"t": (vectors, labels)}, labels_per_class=1)
     with pytest.raises(ValueError):
         features.probe_accuracy((vectors, labels), {"t": (vectors, labels)}, labels_per_class=9)
+
+
+def test_train_head_trains_a_copy_and_counts_its_steps():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 12)
+    x = (rng.normal(size=(36, 2, 2, 4)) + 3 * y[:, None, None, None]).astype(np.float32)
+    one_hot = np.eye(3, dtype=np.float32)[y]
+    head = vgg16_heads.gap_head((2, 2, 4), 3, seed=0)
+    before = [w.copy() for w in head.get_weights()]
+    trained, history = features.train_head(head, x, one_hot, epochs=10, batch_size=16,
+                                           validation=(x, one_hot), learning_rate=0.1)
+    assert history["steps"] == list(range(3, 31, 3)) and len(history["seconds"]) == 10
+    assert history["loss"][-1] < history["loss"][0] and history["val_accuracy"][-1] > 0.6
+    for old, new in zip(before, head.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)  # the head passed in is unchanged
+    graph, graph_history = features.train_head(head, x, one_hot, epochs=10, batch_size=16,
+                                               validation=(x, one_hot), learning_rate=0.1,
+                                               run_eagerly=False)
+    np.testing.assert_allclose(graph_history["loss"], history["loss"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(graph.get_weights()[0], trained.get_weights()[0], rtol=1e-4, atol=1e-5)
+
+
+def test_train_head_rejects_bad_inputs():
+    head = vgg16_heads.gap_head((2, 2, 4), 3, seed=0)
+    x, one_hot = np.zeros((6, 2, 2, 4)), np.eye(3)[np.arange(6) % 3]
+    with pytest.raises(ValueError, match="x must have shape"):
+        features.train_head(head, x[..., :3], one_hot, epochs=1)
+    with pytest.raises(ValueError, match="one-hot"):
+        features.train_head(head, x, np.arange(6) % 3, epochs=1)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="epochs"):
+            features.train_head(head, x, one_hot, epochs=bad)
+    with pytest.raises(ValueError, match="batch_size"):
+        features.train_head(head, x, one_hot, epochs=1, batch_size=0)

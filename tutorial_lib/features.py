@@ -3,6 +3,9 @@
 * :func:`layer_outputs` and :func:`compute_features` push images through a base once and keep
   the outputs of the layers you name.
 * :func:`cached_features` does the same for VGG16 through the on-disk cache.
+* :func:`train_head` trains a head on features, one ``train_on_batch`` per mini-batch: the
+  recipe's ``fit`` without its per-epoch machinery, eagerly by default (a small head needs no
+  compiled graph).
 * :func:`probe_accuracy` measures what features are worth: a classifier trained on the
   features of a few labelled images per class, scored on held-out images.
 
@@ -15,6 +18,7 @@ Taught in: *The VGG16 example*.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Mapping
 
 import keras
@@ -99,6 +103,76 @@ def cached_features(
         return compute_features(base, pretrained.preprocess(images, preprocessing), layer_names)
 
     return cache.cached_arrays("vgg16-features", recipe, compute)
+
+
+def train_head(
+    head: keras.Sequential,
+    x: np.ndarray,
+    y_one_hot: np.ndarray,
+    *,
+    epochs: int,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    run_eagerly: bool = True,
+    seed: int = 0,
+) -> tuple[keras.Sequential, dict[str, list[float]]]:
+    """A trained copy of ``head``: Adam on categorical cross-entropy, mini-batch by mini-batch.
+
+    Each epoch shuffles ``x`` (seeded), takes one ``train_on_batch`` step per ``batch_size``
+    rows, then scores ``validation`` once. With ``run_eagerly=True`` Keras runs the steps as
+    plain Python, so no training function is traced; ``False`` traces it at the first step.
+    ``head`` itself is not changed.
+
+    Returns
+    -------
+    keras.Sequential, dict
+        The trained copy and its history: ``loss`` (mean over the epoch's steps), ``steps``
+        (gradient steps so far), ``seconds`` (wall time of each epoch), and with validation
+        ``val_loss`` and ``val_accuracy``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` does not match the head's input, ``y_one_hot`` is not one row per example with
+        one column per output, or ``epochs``/``batch_size`` are not positive ints.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    y_one_hot = np.asarray(y_one_hot, dtype=np.float32)
+    if x.ndim < 2 or tuple(x.shape[1:]) != tuple(head.input_shape[1:]):
+        raise ValueError(f"x must have shape (n, {', '.join(map(str, head.input_shape[1:]))}), "
+                         f"got {x.shape}")
+    if y_one_hot.shape != (len(x), head.output_shape[-1]):
+        raise ValueError(f"y_one_hot must be one-hot labels of shape ({len(x)}, "
+                         f"{head.output_shape[-1]}), got {y_one_hot.shape}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    model = keras.models.clone_model(head)
+    model.set_weights(head.get_weights())
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="categorical_crossentropy", metrics=["accuracy"], run_eagerly=run_eagerly)
+    rng = np.random.default_rng(seed)
+    history: dict[str, list[float]] = {"loss": [], "steps": [], "seconds": []}
+    if validation is not None:
+        history.update(val_loss=[], val_accuracy=[])
+    steps = 0
+    for _ in range(epochs):
+        start = time.perf_counter()
+        order = rng.permutation(len(x))
+        losses = []
+        for first in range(0, len(x), batch_size):
+            batch = order[first : first + batch_size]
+            losses.append(float(model.train_on_batch(x[batch], y_one_hot[batch])[0]))
+            steps += 1
+        if validation is not None:
+            val_loss, val_accuracy = model.test_on_batch(*validation)
+            history["val_loss"].append(float(val_loss))
+            history["val_accuracy"].append(float(val_accuracy))
+        history["loss"].append(float(np.mean(losses)))
+        history["steps"].append(steps)
+        history["seconds"].append(time.perf_counter() - start)
+    return model, history
 
 
 def _pooled(x: np.ndarray) -> np.ndarray:
