@@ -4,22 +4,42 @@
 # Both create .venv and install the pinned requirements first, but only when
 # requirements.txt or pyproject.toml changed since the last install (no network needed after).
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
+# Python 3.11 to 3.13: every pin in requirements.txt has wheels for them (the book is tested on 3.11).
+SUPPORTED := 3.11 3.12 3.13
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do command -v $$p && break; done)
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
+
+VERSION_OF = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHON_VERSION := $(call VERSION_OF,$(PYTHON))
+VENV_VERSION   := $(call VERSION_OF,$(BIN)/python)
 
 # Jupyter Book's execution cache and Sphinx's environment key notebooks on their own text only;
 # this key also covers the package and the pinned versions, so a change to tutorial_lib clears
 # both and re-executes every chapter (the tutorial_lib cache of models and features is kept).
 BOOK_KEY = $(shell cat tutorial_lib/*.py requirements.txt | sha256sum | cut -c1-16)
 
-.PHONY: book test lint timings clean
+.PHONY: book test lint timings clean .FORCE
+
+# A .venv made by another Python (or whose Python is gone) is rebuilt, not reused.
+ifneq ($(VENV_VERSION),$(PYTHON_VERSION))
+$(STAMP): .FORCE
+endif
 
 $(STAMP): requirements.txt pyproject.toml
+	@case " $(SUPPORTED) " in *" $(PYTHON_VERSION) "*) ;; *) \
+		echo "error: this book needs Python $(SUPPORTED); '$(or $(PYTHON),python3)' is" \
+			"$(or $(PYTHON_VERSION),not found). Install one of them and run, e.g., make PYTHON=python3.12" >&2; \
+		exit 1;; esac
+	@if [ -e $(VENV) ] && [ "$(VENV_VERSION)" != "$(PYTHON_VERSION)" ]; then \
+		echo "$(VENV) was made by Python $(or $(VENV_VERSION),that is gone), not $(PYTHON_VERSION): rebuilding it"; \
+		rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# Python 3.12 and later make venvs without setuptools, which the editable install builds with.
+	$(BIN)/python -c "import setuptools" 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check "setuptools>=61"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	touch $(STAMP)
 

@@ -72,3 +72,58 @@ def test_cached_keeps_extra_information_and_reports_rebuilds(tmp_cache):
     assert value == "hello" and meta["rebuilt"] is False and meta["extra"] == {"note": "built"}
     _, meta = cache.cached("text", {"v": 2}, build, lambda path: path.read_text(), ".txt")
     assert meta["rebuilt"] is True  # a new recipe is a new entry
+
+
+def _load(path, name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write(path, g_body):
+    path.write_text(
+        "LIMIT = 3\n\n"
+        "def g(x):\n"
+        f"    return {g_body}\n\n"
+        "def f(x):\n"
+        "    return g(x) + LIMIT\n\n"
+        "def unrelated():\n"
+        "    return 0\n"
+    )
+
+
+def test_code_hash_changes_with_the_code_of_a_function_or_what_it_calls(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "codehash_demo.py"
+    _write(path, "x + 1")
+    first = _load(path, "codehash_demo")
+    assert cache.code_dependencies(first.f) == ["codehash_demo.LIMIT", "codehash_demo.f", "codehash_demo.g"]
+    before = cache.code_hash(first.f), cache.code_hash(first.unrelated)
+    assert before[0] == cache.code_hash(_load(path, "codehash_demo").f)  # stable
+    _write(path, "x + 2 ")  # g changes; f itself does not
+    second = _load(path, "codehash_demo")
+    assert cache.code_hash(second.f) != before[0]
+    assert cache.code_hash(second.unrelated) == before[1]
+    with pytest.raises(TypeError, match="functions, classes and modules"):
+        cache.code_hash(3)
+    with pytest.raises(ValueError, match="at least one"):
+        cache.code_hash()
+
+
+def test_source_model_key_covers_the_model_and_the_training_loop():
+    from tutorial_lib import models, training
+
+    names = cache.code_dependencies(transfer.train_source_model)
+    for function in (models.small_cnn, training.train, training.check_inputs):
+        assert f"{function.__module__}.{function.__name__}" in names
+
+
+def test_file_sha256_matches_hashlib(tmp_path):
+    import hashlib
+
+    path = tmp_path / "blob"
+    path.write_bytes(b"abc" * 100_000)
+    assert cache.file_sha256(path) == hashlib.sha256(b"abc" * 100_000).hexdigest()

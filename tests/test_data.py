@@ -130,3 +130,20 @@ def test_check_images_converts_and_rejects_bad_arrays():
         data.check_images(np.zeros((0, 8, 8, 1)))
     with pytest.raises(ValueError, match="NaN"):
         data.check_images(np.full((1, 8, 8, 1), np.nan))
+
+
+def test_few_labels_draws_k_labelled_target_images_of_every_class(task):
+    few = task.few_labels(3, seed=2)
+    assert isinstance(few, data.Split) and few.x.shape == (15, 24, 24, 1)
+    np.testing.assert_array_equal(np.bincount(few.y), [3] * 5)
+    chosen = data.sample_per_class(task.target_pool.y, 3, seed=2)
+    np.testing.assert_array_equal(few.x, task.target_pool.x[chosen])
+    with pytest.raises(ValueError, match="labels_per_class"):
+        task.few_labels(0)
+
+
+def test_task_recipe_holds_a_hash_of_the_code_that_made_it(task):
+    from tutorial_lib import cache
+
+    assert task.recipe["code"] == cache.code_hash(data.shifted_digits_task)
+    assert "tutorial_lib.data.place_on_canvas" in cache.code_dependencies(data.shifted_digits_task)

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from tutorial_lib import data, models, objectives, training
+from tutorial_lib import models, objectives, training
 
 
 def test_cross_entropy_matches_keras():
@@ -69,8 +69,7 @@ def test_l2_penalty_and_bad_arguments():
 
 
 def test_fine_tune_with_l2sp_stays_closer_to_the_source(task, source):
-    chosen = data.sample_per_class(task.target_pool.y, 3, seed=0)
-    x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+    x, y = task.few_labels(3, seed=0)
     reference = source.model.get_layer("conv2").get_weights()[0]
     distances = {}
     for penalty, alpha in (("none", 0.0), ("l2sp", 1.0)):

@@ -152,3 +152,15 @@ def test_fetch_without_the_file_says_what_to_do_instead(tmp_path, monkeypatch, o
     assert str(tmp_path / "keras" / "models") in message
     assert "58,889,256 bytes" in message
     assert not (tmp_path / "keras" / "models" / pretrained.IMAGENET_NOTOP_FILE).exists()
+
+
+def test_random_base_is_seeded_without_reseeding_the_global_generators():
+    keras.utils.set_random_seed(123)
+    expected = np.random.random()
+    keras.utils.set_random_seed(123)
+    first = pretrained.vgg16_base(None, (32, 32, 3), seed=1, verbose=False)
+    assert np.random.random() == expected  # the caller's random stream was not reset
+    second = pretrained.vgg16_base(None, (32, 32, 3), seed=1, verbose=False)
+    other = pretrained.vgg16_base(None, (32, 32, 3), seed=2, verbose=False)
+    np.testing.assert_array_equal(first.get_weights()[0], second.get_weights()[0])
+    assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])

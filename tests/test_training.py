@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tutorial_lib import models, training
+from tutorial_lib import models, objectives, training
 
 
 def test_train_learns_an_easy_task(tiny_images):
@@ -45,6 +45,8 @@ def test_frozen_layers_do_not_move(tiny_images):
         (lambda x, y: (x, np.eye(2)[y]), "one-hot"),
         (lambda x, y: (x, y + 5), "does not fit"),
         (lambda x, y: (x, y[:-1]), "expected 40 labels"),
+        (lambda x, y: (np.where(x > 0.9, np.nan, x), y), "NaN or infinite"),
+        (lambda x, y: (np.full_like(x, np.inf), y), "40 of 40 samples"),
     ],
 )
 def test_train_rejects_bad_inputs(tiny_images, change, message):
@@ -98,3 +100,41 @@ def test_epoch_times_needs_two_epochs_for_a_steady_time():
     timer = training.EpochTimes()
     with pytest.raises(ValueError, match="at least 2"):
         timer.steady()
+
+
+def test_train_adds_the_models_penalties_to_the_loss(tiny_images):
+    x, y = tiny_images
+    plain = models.small_cnn(2, seed=0)
+    penalised = objectives.add_penalty(models.small_cnn(2, seed=0), "l2", alpha=0.5, beta=0.5)
+    penalty = objectives.penalty_value(penalised)
+    assert penalty > 0.1
+    # One step: the loss reported is that of the starting weights, penalty included.
+    plain_loss = training.train(plain, x, y, steps=1)["loss"][0]
+    penalised_loss = training.train(penalised, x, y, steps=1)["loss"][0]
+    assert penalised_loss - plain_loss == pytest.approx(penalty, rel=1e-3)
+
+
+def test_l2sp_in_train_holds_the_weights_near_their_start(tiny_images):
+    x, y = tiny_images
+    distances = {}
+    for penalty in ("none", "l2sp"):
+        model = objectives.add_penalty(models.small_cnn(2, seed=0), penalty, alpha=1000.0, beta=0.0)
+        start = model.get_layer("conv2").get_weights()[0].copy()
+        training.train(model, x, y, steps=30, learning_rate=1e-2)
+        distances[penalty] = np.linalg.norm(model.get_layer("conv2").get_weights()[0] - start)
+        assert len(model.losses) == (10 if penalty == "l2sp" else 0)  # penalties still attached
+    assert distances["l2sp"] < 0.5 * distances["none"], distances
+
+
+def test_a_penalised_model_does_not_poison_the_shared_compiled_copy(tiny_images):
+    x, y = tiny_images
+    training.clear_compiled_models()
+    reference = models.small_cnn(2, seed=4)
+    training.train(reference, x, y, steps=5)
+    objectives.add_penalty(models.small_cnn(2, seed=4), "l2", alpha=10.0, beta=10.0)
+    penalised = objectives.add_penalty(models.small_cnn(2, seed=4), "l2", alpha=10.0, beta=10.0)
+    training.train(penalised, x, y, steps=5)
+    again = models.small_cnn(2, seed=4)
+    training.train(again, x, y, steps=5)
+    for a, b in zip(reference.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -1,17 +1,7 @@
 import numpy as np
 import pytest
 
-from tutorial_lib import data, models, transfer
-
-
-def test_summarize_means_and_spreads():
-    rows = [{"method": "a", "labels_per_class": 1, "accuracy": v} for v in (0.2, 0.4)]
-    rows.append({"method": "b", "labels_per_class": 1, "accuracy": 0.9})
-    stats = transfer.summarize(rows)
-    assert stats[("a", 1)] == pytest.approx((0.3, 0.1, 2))
-    assert stats[("b", 1)] == pytest.approx((0.9, 0.0, 1))
-    with pytest.raises(ValueError, match="no field"):
-        transfer.summarize([{"method": "a"}])
+from tutorial_lib import data, models, results, transfer
 
 
 def test_compare_methods_rejects_unknown_methods(task, source):
@@ -32,21 +22,21 @@ def test_source_model_learns_the_source_task(task, source):
 
 
 def test_feature_sharing_keeps_the_source_weights(task, source):
-    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
     before = source.model.get_layer("conv3").get_weights()[0].copy()
-    model = transfer.feature_sharing(source.model, task.target_pool.x[chosen],
-                                     task.target_pool.y[chosen], 5, steps=20)
+    model = transfer.feature_sharing(source.model, *task.few_labels(2, seed=0), 5, steps=20)
     assert model.output_shape == (None, 5)
     assert [layer.name for layer in models.weight_layers(model)] == ["conv1", "conv2", "conv3", "head"]
     np.testing.assert_array_equal(before, model.get_layer("conv3").get_weights()[0])
     np.testing.assert_array_equal(before, source.model.get_layer("conv3").get_weights()[0])
+    # The source stays trainable: a copy of it with a new head trains every layer.
+    assert all(layer.trainable for layer in source.model.layers)
+    assert models.with_new_head(source.model, 5).count_params() == sum(
+        int(np.prod(w.shape)) for w in models.with_new_head(source.model, 5).trainable_weights)
 
 
 def test_parameter_sharing_moves_the_copy_not_the_source(task, source):
-    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
     before = source.model.get_layer("conv1").get_weights()[0].copy()
-    model = transfer.parameter_sharing(source.model, task.target_pool.x[chosen],
-                                       task.target_pool.y[chosen], 5, steps=20)
+    model = transfer.parameter_sharing(source.model, *task.few_labels(2, seed=0), 5, steps=20)
     assert not np.array_equal(before, model.get_layer("conv1").get_weights()[0])
     np.testing.assert_array_equal(before, source.model.get_layer("conv1").get_weights()[0])
 
@@ -54,7 +44,7 @@ def test_parameter_sharing_moves_the_copy_not_the_source(task, source):
 def test_transfer_beats_scratch_with_few_labels(task, source):
     """The book's central claim, with a margin: at 1 and 5 labels per class, both ways of
     transferring beat training from scratch by at least 8 points (mean of 3 seeds)."""
-    stats = transfer.summarize(transfer.compare_methods(task, source.model, [1, 5]))
+    stats = results.summarize(transfer.compare_methods(task, source.model, [1, 5]))
     for k in (1, 5):
         scratch = stats[("from scratch", k)][0]
         for method in ("parameter sharing", "feature sharing"):
@@ -63,8 +53,7 @@ def test_transfer_beats_scratch_with_few_labels(task, source):
 
 
 def test_transfer_first_layers_copies_and_freezes(task, source):
-    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
-    x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+    x, y = task.few_labels(2, seed=0)
     model = transfer.transfer_first_layers(source.model, x, y, 5, 2, freeze=True, steps=10)
     for name in ("conv1", "conv2"):
         np.testing.assert_array_equal(model.get_layer(name).get_weights()[0],
@@ -91,8 +80,7 @@ def test_scrambled_source_keeps_pixels_and_target(task):
 
 
 def test_from_scratch_is_deterministic_and_checks_its_labels(task):
-    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
-    x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+    x, y = task.few_labels(2, seed=0)
     first = transfer.from_scratch(x, y, task.n_target_classes, steps=5, seed=1)
     second = transfer.from_scratch(x, y, task.n_target_classes, steps=5, seed=1)
     assert first.output_shape == (None, task.n_target_classes)

@@ -1,5 +1,9 @@
 """An on-disk cache for trained models and computed arrays, keyed by a hash of their recipe.
 
+A recipe holds the arguments of a computation and :func:`code_hash` of the code that runs it,
+so a change to that code (a training loop, a model, a data generator) makes a new entry instead
+of silently reusing an old one; no version string is bumped by hand.
+
 Chapters share one trained source model and one set of VGG16 features instead of recomputing
 them. Each entry is a data file plus a small JSON file holding the recipe and the data file's
 SHA-256; an entry whose file is missing, truncated or altered is rebuilt, never used.
@@ -13,11 +17,13 @@ Taught in: *What is transfer learning?*
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
+import types
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +61,128 @@ def recipe_hash(recipe: Mapping[str, Any]) -> str:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+    """SHA-256 of a file (read in chunks by :func:`hashlib.file_digest`)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+_CONSTANT_TYPES = (int, float, str, bytes, bool, tuple, frozenset)
+
+
+def _package(name: str) -> str:
+    return name.partition(".")[0]
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            yield from _code_objects(constant)
+
+
+def _functions_of(obj: object) -> Iterator[types.FunctionType]:
+    """The Python functions that make up ``obj`` (a function, or a class's methods)."""
+    if isinstance(obj, types.FunctionType):
+        members = [obj]
+    elif isinstance(obj, type):
+        members = []
+        for member in vars(obj).values():
+            member = getattr(member, "__func__", member)  # staticmethod, classmethod
+            members.extend([member.fget, member.fset] if isinstance(member, property) else [member])
+    else:
+        members = []
+    # Methods that dataclasses and NamedTuple generate have no source file of their own.
+    yield from (f for f in members if isinstance(f, types.FunctionType)
+                and not f.__code__.co_filename.startswith("<"))
+
+
+def _key(obj: object) -> str:
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def _dependencies(objects: tuple, packages: set[str]) -> dict[str, object]:
+    """Every function, class, module and constant of ``packages`` that ``objects`` reach."""
+
+    def ours(value: object) -> bool:
+        if isinstance(value, types.ModuleType):
+            return _package(value.__name__) in packages
+        if isinstance(value, types.FunctionType) and value.__code__.co_filename.startswith("<"):
+            return False  # generated code (a dataclass's __repr__) has no source to hash
+        return (isinstance(value, (types.FunctionType, type))
+                and _package(getattr(value, "__module__", "") or "") in packages)
+
+    found: dict[str, object] = {}
+    stack = list(objects)
+    while stack:
+        obj = inspect.unwrap(stack.pop()) if callable(stack[-1]) else stack.pop()
+        if _key(obj) in found:
+            continue
+        found[_key(obj)] = obj
+        if isinstance(obj, types.ModuleType):
+            stack.extend(value for value in vars(obj).values() if ours(value))
+            continue
+        for function in _functions_of(obj):
+            names = {name for code in _code_objects(function.__code__) for name in code.co_names}
+            cells = [cell.cell_contents for cell in function.__closure__ or () if cell.cell_contents]
+            for value in [function.__globals__.get(name) for name in names] + cells:
+                if isinstance(value, types.ModuleType) and ours(value):
+                    # ``module.name``: follow the attributes this code reads from the module.
+                    stack.extend(attr for attr in (getattr(value, n, None) for n in names) if ours(attr))
+                elif ours(value):
+                    stack.append(value)
+            for name in names & function.__globals__.keys():
+                value = function.__globals__[name]
+                if isinstance(value, _CONSTANT_TYPES) and not name.startswith("__"):
+                    found[f"{function.__module__}.{name}"] = value
+    return found
+
+
+def code_dependencies(*objects: object) -> list[str]:
+    """The names of everything :func:`code_hash` hashes for ``objects``, sorted."""
+    return sorted(_dependencies(objects, _packages_of(objects)))
+
+
+def _packages_of(objects: tuple) -> set[str]:
+    if not objects:
+        raise ValueError("code_hash needs at least one function, class or module")
+    packages = {_package(__name__)}
+    for obj in objects:
+        if not isinstance(obj, (types.FunctionType, type, types.ModuleType)):
+            raise TypeError(f"code_hash takes functions, classes and modules, got {type(obj).__name__}")
+        packages.add(_package(_key(obj)))
+    return packages
+
+
+def code_hash(*objects: object) -> str:
+    """A short hash of the source code of ``objects`` and of all the code of this package they use.
+
+    Starting from each function, class or module, every function, class or module of the same
+    package (and of ``tutorial_lib``) that its code names is followed, directly or through
+    others; module-level constants it reads are included by value. Put the result in a cache
+    recipe: editing any of that code changes the key, so a stale entry is never reused.
+
+    Raises
+    ------
+    TypeError
+        If an object is not a function, class or module, or its source cannot be read.
+    ValueError
+        If no object is given.
+    """
+    found = _dependencies(objects, _packages_of(objects))
+    digest = hashlib.sha256()
+    for name in sorted(found):
+        value = found[name]
+        if isinstance(value, _CONSTANT_TYPES):
+            text = repr(value)
+        else:
+            try:
+                text = inspect.getsource(value)
+            except (OSError, TypeError) as error:
+                raise TypeError(f"cannot read the source code of {name} ({error})") from error
+        digest.update(f"{name}\n{text}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def _paths(kind: str, recipe: Mapping[str, Any], suffix: str) -> tuple[Path, Path]:

@@ -15,6 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tutorial_lib import cache
+from tutorial_lib.checks import check_int
+
 
 class Split(NamedTuple):
     """Images and integer labels of one part of a data set."""
@@ -58,6 +61,20 @@ class TransferTask:
     def n_target_classes(self) -> int:
         """Number of classes of the target task."""
         return len(self.target_classes)
+
+    def few_labels(self, labels_per_class: int, seed: int = 0) -> Split:
+        """The labelled target images a scarce-label experiment trains on.
+
+        ``labels_per_class`` images of every target class, drawn from :attr:`target_pool` by
+        :func:`sample_per_class` with ``seed`` (the same seed gives the same images).
+
+        Raises
+        ------
+        ValueError
+            If ``labels_per_class`` is below 1 or larger than a class of the pool.
+        """
+        chosen = sample_per_class(self.target_pool.y, labels_per_class, seed=seed)
+        return Split(self.target_pool.x[chosen], self.target_pool.y[chosen])
 
 
 def check_labels(y: np.ndarray, n_samples: int | None = None) -> np.ndarray:
@@ -170,8 +187,8 @@ def place_on_canvas(
         float32 array of shape ``(n, canvas_size, canvas_size, 1)`` with values in [0, 1].
     """
     images = check_images(images, ndim=3)
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive int, got {scale!r}")
+    scale = check_int("scale", scale, minimum=1)
+    clutter = check_int("clutter", clutter, minimum=0)
     if noise < 0:
         raise ValueError(f"noise must be non-negative, got {noise}")
     height, width = images.shape[1] * scale, images.shape[2] * scale
@@ -184,8 +201,6 @@ def place_on_canvas(
     enlarged = np.kron(images, np.ones((1, scale, scale), dtype=np.float32))
     rows = rng.integers(0, canvas_size - height + 1, len(images))
     cols = rng.integers(0, canvas_size - width + 1, len(images))
-    if not isinstance(clutter, int) or clutter < 0:
-        raise ValueError(f"clutter must be a non-negative int, got {clutter!r}")
     canvas = np.zeros((len(images), canvas_size, canvas_size), dtype=np.float32)
     piece_h, piece_w = 3 * height // 8, 3 * width // 8
     for i, (row, col) in enumerate(zip(rows, cols, strict=True)):
@@ -238,19 +253,17 @@ def stratified_split(
         If ``test_fraction`` is not strictly between 0 and 1, or a class has fewer than two
         samples.
     """
+    from sklearn.model_selection import train_test_split
+
     y = check_labels(y)
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for label in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == label))
-        if len(members) < 2:
-            raise ValueError(f"class {label} has {len(members)} sample; need at least 2")
-        n_test = min(max(1, round(test_fraction * len(members))), len(members) - 1)
-        test.append(members[:n_test])
-        train.append(members[n_test:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+    labels, counts = np.unique(y, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(f"class {labels[counts.argmin()]} has {counts.min()} sample; need at least 2")
+    train, test = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=y,
+                                   random_state=seed)
+    return np.sort(train), np.sort(test)
 
 
 def sample_per_class(y: np.ndarray, labels_per_class: int, seed: int = 0) -> np.ndarray:
@@ -266,10 +279,7 @@ def sample_per_class(y: np.ndarray, labels_per_class: int, seed: int = 0) -> np.
         If ``labels_per_class`` is below 1 or larger than the smallest class.
     """
     y = check_labels(y)
-    if isinstance(labels_per_class, bool) or not isinstance(labels_per_class, (int, np.integer)):
-        raise TypeError(f"labels_per_class must be an int, got {type(labels_per_class).__name__}")
-    if labels_per_class < 1:
-        raise ValueError(f"labels_per_class must be at least 1, got {labels_per_class}")
+    labels_per_class = check_int("labels_per_class", labels_per_class, minimum=1)
     rng = np.random.default_rng(seed)
     chosen = []
     for label in np.unique(y):
@@ -308,8 +318,7 @@ def shifted_digits_task(
     overlap = set(source_classes) & set(target_classes)
     if overlap:
         raise ValueError(f"source and target classes must not overlap, both hold {sorted(overlap)}")
-    if source_copies < 1:
-        raise ValueError(f"source_copies must be at least 1, got {source_copies}")
+    source_copies = check_int("source_copies", source_copies, minimum=1)
     digits = load_digits()
     source = select_classes(digits.x, digits.y, source_classes)
     target = select_classes(digits.x, digits.y, target_classes)
@@ -333,7 +342,7 @@ def shifted_digits_task(
         target_test=Split(target_x[test_idx], target.y[test_idx]),
         source_classes=tuple(int(c) for c in source_classes),
         target_classes=tuple(int(c) for c in target_classes),
-        recipe={"name": "shifted-digits", "version": 1,
+        recipe={"name": "shifted-digits", "code": cache.code_hash(shifted_digits_task),
                 "source_classes": [int(c) for c in source_classes],
                 "target_classes": [int(c) for c in target_classes],
                 "source_copies": int(source_copies), "noise": float(noise),
@@ -359,5 +368,6 @@ def scrambled_source(task: TransferTask, seed: int = 0) -> TransferTask:
         source_train=scramble(task.source_train), source_test=scramble(task.source_test),
         target_pool=task.target_pool, target_test=task.target_test,
         source_classes=task.source_classes, target_classes=task.target_classes,
-        recipe={**task.recipe, "scrambled_source": int(seed)},
+        recipe={**task.recipe, "scrambled_source": int(seed),
+                "scramble_code": cache.code_hash(scrambled_source)},
     )

@@ -96,7 +96,8 @@ def cached_features(
     checksum = hashlib.sha256(np.ascontiguousarray(images, dtype=np.float32).tobytes()).hexdigest()
     recipe = {"images": images_key, "checksum": cache.recipe_hash({"bytes": checksum}),
               "weights": choice, "preprocessing": preprocessing, "layers": list(layer_names),
-              "shape": list(np.shape(images)), "keras": keras.__version__}
+              "shape": list(np.shape(images)), "keras": keras.__version__,
+              "code": cache.code_hash(cached_features)}
 
     def compute() -> dict[str, np.ndarray]:
         base = pretrained.vgg16_base(choice, tuple(np.shape(images)[1:]), verbose=False)

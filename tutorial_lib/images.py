@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import Split
 
 #: The ten pictures of the default task (scikit-image names, and two of scikit-learn's).
@@ -150,10 +151,7 @@ def picture_crops_task(
     for name, value, least in (("train_per_class", train_per_class, 1),
                                ("test_per_class", test_per_class, 1),
                                ("validation_per_class", validation_per_class, 0)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < least:
-            raise ValueError(f"{name} must be at least {least}, got {value}")
+        check_int(name, value, minimum=least)
     if (validation_per_class > 0) != (validation_fraction > 0):
         raise ValueError(f"validation crops need a validation region and the reverse: got "
                          f"validation_per_class={validation_per_class} and "

@@ -11,13 +11,7 @@ from collections.abc import Sequence
 
 import keras
 
-
-def _check_classes(num_classes: int) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
-    return num_classes
+from tutorial_lib.checks import check_int
 
 
 def _glorot(seed: int | None, offset: int) -> keras.initializers.Initializer:
@@ -51,7 +45,7 @@ def small_cnn(
     seed
         Seed of the weight initialisers (``None`` draws from Keras' global generator).
     """
-    _check_classes(num_classes)
+    check_int("num_classes", num_classes, minimum=2)
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {tuple(input_shape)}")
     if len(filters) != 3:
@@ -98,7 +92,7 @@ def with_new_head(model: keras.Sequential, num_classes: int, *, seed: int | None
     seed
         Seed of the new head's initialiser.
     """
-    _check_classes(num_classes)
+    check_int("num_classes", num_classes, minimum=2)
     if not isinstance(model, keras.Sequential):
         raise TypeError(f"with_new_head expects a keras.Sequential model, got {type(model).__name__}")
     body = keras.models.clone_model(model)
@@ -155,7 +149,7 @@ def feature_extractor(model: keras.Sequential, layer_name: str | None = None) ->
 
 def linear_head(num_features: int, num_classes: int, *, seed: int | None = 0) -> keras.Sequential:
     """A softmax classifier on feature vectors of length ``num_features``."""
-    _check_classes(num_classes)
+    check_int("num_classes", num_classes, minimum=2)
     return keras.Sequential(
         [keras.Input((num_features,)),
          keras.layers.Dense(num_classes, activation="softmax", name="head",

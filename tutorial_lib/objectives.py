@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from tutorial_lib import models
+from tutorial_lib import models, training
 from tutorial_lib.data import check_labels
-from tutorial_lib.training import _check_inputs, _check_positive_int, predict_proba
+from tutorial_lib.training import check_inputs, predict_proba
 
 PENALTIES = ("none", "l2", "l2sp")
 
@@ -49,7 +49,7 @@ def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str
     """
     import tensorflow as tf
 
-    x, y = _check_inputs(model, x, y)
+    x, y = check_inputs(model, x, y)
     loss_function = keras.losses.SparseCategoricalCrossentropy()
     with tf.GradientTape() as tape:
         loss = loss_function(y, model(x, training=True))
@@ -140,21 +140,14 @@ def fine_tune_with_penalty(
 ) -> keras.Sequential:
     """Parameter sharing (a copy of ``source`` with a new head) trained with a penalty.
 
-    Uses a plain ``compile`` and ``fit`` (one epoch over a seeded sequence of ``steps``
-    mini-batches), so the penalty is part of every step's loss.
+    The copy gets the penalty with :func:`add_penalty` and is trained by
+    :func:`tutorial_lib.training.train`, which adds the penalty to every step's loss.
+    ``source`` is not changed.
     """
-    steps = _check_positive_int("steps", steps)
     model = add_penalty(models.with_new_head(source, num_classes, seed=seed), penalty,
                         alpha=alpha, beta=beta)
-    x, y = _check_inputs(model, x, y)
-    batch_size = min(batch_size, len(x))
-    rng = np.random.default_rng(seed)
-    order = np.concatenate([rng.permutation(len(x))
-                            for _ in range(-(-steps * batch_size // len(x)))])[: steps * batch_size]
-    keras.utils.set_random_seed(seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="sparse_categorical_crossentropy", jit_compile=False, steps_per_execution=10)
-    model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    training.train(model, x, y, steps=steps, learning_rate=learning_rate, batch_size=batch_size,
+                   seed=seed)
     return model
 
 

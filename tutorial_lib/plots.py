@@ -1,7 +1,7 @@
 """Figures of the book: image grids, learning curves, accuracy against labels, bar charts.
 
-Plotting code does not train; every function takes results and returns a matplotlib
-``Figure``, so a notebook can show it and a test can inspect it.
+Plotting code does not train (nor import TensorFlow); every function takes results and returns
+a matplotlib ``Figure``, so a notebook can show it and a test can inspect it.
 
 Taught in: *What is transfer learning?*
 """
@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from tutorial_lib.transfer import summarize
+from tutorial_lib.results import summarize
 
 # One colour per method, the same in every chapter.
 METHOD_COLORS = {

@@ -236,7 +236,8 @@ def vgg16_base(
     allow_download
         With ``"auto"``: prefer ImageNet even if that means downloading it.
     seed
-        Seed of the random initialisation (used by ``None``; the others overwrite it).
+        Seed of the random initialisation (used by ``None``; the others overwrite it). The
+        initialisers are seeded; Keras' global random state is not touched.
     verbose
         Print which weights were loaded.
     """
@@ -244,9 +245,15 @@ def vgg16_base(
     if len(input_shape) != 3 or input_shape[2] != 3 or min(input_shape[:2]) < 32:
         raise ValueError(f"input_shape must be (height, width, 3) with sides of at least 32, "
                          f"got {tuple(input_shape)}")
-    keras.utils.set_random_seed(seed)
     base = keras.applications.VGG16(weights="imagenet" if choice == "imagenet" else None,
                                     include_top=False, input_shape=tuple(input_shape))
+    if choice is None:
+        # Keras' VGG16 draws its initial weights from the global generator; redraw them from
+        # seeded initialisers (its own: Glorot-uniform kernels, zero biases).
+        for index, layer in enumerate(base.layers):
+            if layer.name in VGG16_CONV_LAYERS:
+                kernel = keras.initializers.GlorotUniform(seed=seed * 100 + index)(layer.kernel.shape)
+                layer.set_weights([kernel, np.zeros(layer.bias.shape, dtype=np.float32)])
     if choice == "hed":
         for layer, values in read_hed_conv_weights().items():
             base.get_layer(layer).set_weights(values)

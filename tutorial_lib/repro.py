@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
+from tutorial_lib.checks import check_int
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -26,10 +26,7 @@ def seed_everything(seed: int = 0) -> None:
     ValueError
         If ``seed`` is negative.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+    seed = check_int("seed", seed, minimum=0)
     os.environ["PYTHONHASHSEED"] = str(seed)
 
     import keras

@@ -10,6 +10,11 @@ set of frozen layers, learning rate and batch size), loads the caller's weights 
 resets the optimizer, trains, and writes the weights back. The result is the same as
 compiling a fresh model (a unit test checks this); only faster.
 
+Penalties: a model whose weights carry penalties (``weight.regularizer``, as set by
+:func:`tutorial_lib.objectives.add_penalty`) is trained on a fresh compiled copy that carries
+the same penalties, so the penalty is part of every step's loss; a copy that would silently
+drop them is refused with an error.
+
 Taught in: *What is transfer learning?*
 """
 
@@ -17,11 +22,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import keras
 import numpy as np
 
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import check_labels
 
 # Several steps per call into the graph: the same numbers, less Python overhead per step.
@@ -42,16 +47,39 @@ def _architecture_key(model: keras.Model, learning_rate: float, batch_size: int)
     )
 
 
+def _compile(twin: keras.Model, learning_rate: float) -> list[np.ndarray]:
+    twin.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                 loss="sparse_categorical_crossentropy", jit_compile=False,
+                 steps_per_execution=_STEPS_PER_EXECUTION)
+    twin.optimizer.build(twin.trainable_variables)
+    return [variable.numpy() for variable in twin.optimizer.variables]
+
+
+def _penalised_copy(model: keras.Model, learning_rate: float) -> keras.Model:
+    """A freshly compiled copy that carries the penalties attached to ``model``'s weights."""
+    twin = keras.models.clone_model(model)
+    for ours, theirs in zip(model.weights, twin.weights, strict=True):
+        if ours.regularizer is not None:
+            theirs.regularizer = ours.regularizer
+    twin.set_weights(model.get_weights())
+    wanted = sum(weight.regularizer is not None for weight in model.trainable_weights)
+    carried = len(twin.losses)
+    if carried != wanted:
+        raise RuntimeError(f"the training copy carries {carried} penalty terms instead of the model's "
+                           f"{wanted}; refusing to train without them")
+    _compile(twin, learning_rate)
+    return twin
+
+
 def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int) -> keras.Model:
+    if any(weight.regularizer is not None for weight in model.weights):
+        # A penalty's numbers (L2-SP's reference weights) are traced into the training graph:
+        # a penalised model gets a copy of its own, compiled with its penalties.
+        return _penalised_copy(model, learning_rate)
     key = _architecture_key(model, learning_rate, batch_size)
     if key not in _COMPILED:
         twin = keras.models.clone_model(model)
-        twin.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                     loss="sparse_categorical_crossentropy", jit_compile=False,
-                     steps_per_execution=_STEPS_PER_EXECUTION)
-        twin.optimizer.build(twin.trainable_variables)
-        fresh_state = [variable.numpy() for variable in twin.optimizer.variables]
-        _COMPILED[key] = (twin, fresh_state)
+        _COMPILED[key] = (twin, _compile(twin, learning_rate))
     twin, fresh_state = _COMPILED[key]
     for variable, value in zip(twin.optimizer.variables, fresh_state, strict=True):
         variable.assign(value)
@@ -64,20 +92,24 @@ def clear_compiled_models() -> None:
     _COMPILED.clear()
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return int(value)
+def check_inputs(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(x, y)`` as float32 inputs and int64 labels that fit ``model``, or raise.
 
-
-def _check_inputs(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    Raises
+    ------
+    ValueError
+        If ``x`` does not have the model's input shape or holds NaN or infinite values, or the
+        labels are not class indices (one per input) that the model's outputs can represent.
+    """
     x = np.asarray(x, dtype=np.float32)
     expected = tuple(model.input_shape[1:])
     if x.ndim == 0 or tuple(x.shape[1:]) != expected:
         raise ValueError(f"the model expects inputs of shape (n, {', '.join(map(str, expected))}), "
                          f"got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        bad = int((~np.isfinite(x)).reshape(len(x), -1).any(axis=1).sum())
+        raise ValueError(f"the inputs contain NaN or infinite values ({bad} of {len(x)} samples); "
+                         "training on them would make every weight NaN")
     y = check_labels(y, len(x))
     n_outputs = model.output_shape[-1]
     if y.size and y.max() >= n_outputs:
@@ -127,12 +159,12 @@ def train(
         ``step``, ``loss`` (mean training loss since the last record) and, with validation,
         ``val_accuracy``: lists with one entry per record.
     """
-    x, y = _check_inputs(model, x, y)
-    steps = _check_positive_int("steps", steps)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    x, y = check_inputs(model, x, y)
+    steps = check_int("steps", steps)
+    batch_size = check_int("batch_size", batch_size)
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    eval_every = steps if eval_every is None else _check_positive_int("eval_every", eval_every)
+    eval_every = steps if eval_every is None else check_int("eval_every", eval_every)
     batch_size = min(batch_size, len(x))
 
     rng = np.random.default_rng(seed)
@@ -161,7 +193,7 @@ def train(
 def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities of ``model`` for ``x``, computed batch by batch without tracing a graph."""
     x = np.asarray(x, dtype=np.float32)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    batch_size = check_int("batch_size", batch_size)
     parts = [np.asarray(model(x[i : i + batch_size], training=False))
              for i in range(0, len(x), batch_size)]
     return np.concatenate(parts)
@@ -169,18 +201,17 @@ def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> n
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """Share of ``x`` that ``model`` classifies as ``y`` (integer labels)."""
-    x, y = _check_inputs(model, x, y)
+    x, y = check_inputs(model, x, y)
     return float(np.mean(predict_proba(model, x).argmax(axis=1) == y))
 
 
 def confusion_matrix(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Counts ``C[true, predicted]`` of ``model`` on ``(x, y)``; shape ``(classes, classes)``."""
-    x, y = _check_inputs(model, x, y)
-    n_classes = model.output_shape[-1]
+    from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
+
+    x, y = check_inputs(model, x, y)
     predicted = predict_proba(model, x).argmax(axis=1)
-    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(matrix, (y, predicted), 1)
-    return matrix
+    return sklearn_confusion_matrix(y, predicted, labels=np.arange(model.output_shape[-1]))
 
 
 def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from tutorial_lib import cache, models, training
-from tutorial_lib.data import TransferTask, sample_per_class
+from tutorial_lib.data import TransferTask
 
 METHODS = ("from scratch", "parameter sharing", "feature sharing")
 
@@ -47,8 +47,10 @@ def train_source_model(
 ) -> SourceModel:
     """Step 1 of transfer: train the source model M on the source task, or load it from the cache.
 
-    The cache key is a hash of the task's recipe, every argument here and the Keras version,
-    so a change to any of them trains a new model; a corrupt cached file is retrained.
+    The cache key is a hash of the task's recipe, every argument here, the Keras version and
+    :func:`tutorial_lib.cache.code_hash` of this function (which covers the model, the training
+    loop and everything else it calls), so a change to any of them trains a new model; a
+    corrupt cached file is retrained.
 
     Returns
     -------
@@ -58,7 +60,7 @@ def train_source_model(
     """
     recipe = {
         "task": {k: v for k, v in task.recipe.items() if k != "target_classes"},
-        "architecture": "small_cnn-v1",
+        "code": cache.code_hash(train_source_model),
         "steps": steps, "learning_rate": learning_rate, "batch_size": batch_size,
         "eval_every": eval_every, "seed": seed, "keras": keras.__version__,
     }
@@ -121,6 +123,8 @@ def feature_sharing(
     The features of ``x`` are computed once; the classifier is trained on them, which is
     much cheaper than pushing images through the network at every step.
 
+    The source model is not changed: the returned model holds a frozen copy of its layers.
+
     Parameters
     ----------
     layer_name
@@ -136,7 +140,10 @@ def feature_sharing(
     features = training.predict_proba(extractor, x)
     head = models.linear_head(features.shape[1], num_classes, seed=seed)
     training.train(head, features, y, steps=steps, learning_rate=learning_rate, seed=seed)
-    combined = keras.Sequential([keras.Input(source.input_shape[1:]), *extractor.layers,
+    # A copy of the extractor: freezing the combined model must not freeze the source's layers.
+    frozen = keras.models.clone_model(extractor)
+    frozen.set_weights(extractor.get_weights())
+    combined = keras.Sequential([keras.Input(source.input_shape[1:]), *frozen.layers,
                                  *head.layers], name="feature_sharing")
     return models.freeze(combined)
 
@@ -182,31 +189,12 @@ def compare_methods(
     rows = []
     for k in labels_per_class:
         for seed in seeds:
-            chosen = sample_per_class(task.target_pool.y, k, seed=seed)
-            x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+            x, y = task.few_labels(k, seed=seed)
             for method in methods:
                 model = runners[method](x, y, seed)
                 rows.append({"method": method, "labels_per_class": int(k), "seed": int(seed),
                              "accuracy": evaluate(model, *task.target_test)})
     return rows
-
-
-def summarize(rows: Iterable[dict], by: Sequence[str] = ("method", "labels_per_class"),
-              value: str = "accuracy") -> dict[tuple, tuple[float, float, int]]:
-    """Mean, standard deviation and count of ``value`` for each group of rows.
-
-    Returns
-    -------
-    dict
-        ``{(group values...): (mean, std, n)}``, in the order groups first appear.
-    """
-    groups: dict[tuple, list[float]] = {}
-    for row in rows:
-        missing = [key for key in (*by, value) if key not in row]
-        if missing:
-            raise ValueError(f"row {row} has no field {missing}")
-        groups.setdefault(tuple(row[key] for key in by), []).append(float(row[value]))
-    return {key: (float(np.mean(v)), float(np.std(v)), len(v)) for key, v in groups.items()}
 
 
 def transfer_first_layers(
@@ -250,8 +238,7 @@ def layer_transfer_curve(
     n_transferable = len(models.weight_layers(source)) - 1
     rows = []
     for seed in seeds:
-        chosen = sample_per_class(task.target_pool.y, labels_per_class, seed=seed)
-        x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+        x, y = task.few_labels(labels_per_class, seed=seed)
         for n_layers in range(n_transferable + 1):
             for mode in ("frozen", "fine-tuned"):
                 if n_layers == 0 and mode == "fine-tuned":

@@ -15,17 +15,10 @@ Taught in: *The VGG16 example*.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import keras
 
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
+from tutorial_lib.checks import check_int
 
 
 def _check_feature_shape(feature_shape: Sequence[int]) -> tuple[int, int, int]:
@@ -67,8 +60,8 @@ def flatten_head(
         ints of at least 2 and 1.
     """
     shape = _check_feature_shape(feature_shape)
-    _check_int("num_classes", num_classes, 2)
-    _check_int("units", units, 1)
+    check_int("num_classes", num_classes, minimum=2)
+    check_int("units", units, minimum=1)
     return keras.Sequential(
         [keras.Input(shape),
          keras.layers.Flatten(name="flatten"),
@@ -91,7 +84,7 @@ def gap_head(
         If ``feature_shape`` is not three positive ints or ``num_classes`` is not an int >= 2.
     """
     shape = _check_feature_shape(feature_shape)
-    _check_int("num_classes", num_classes, 2)
+    check_int("num_classes", num_classes, minimum=2)
     return keras.Sequential(
         [keras.Input(shape),
          keras.layers.GlobalAveragePooling2D(name="gap"),
