@@ -1,5 +1,7 @@
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tutorial_lib import features, pretrained, vgg16_heads
 
@@ -118,3 +120,22 @@ def test_train_head_rejects_bad_inputs():
             features.train_head(head, x, one_hot, epochs=bad)
     with pytest.raises(ValueError, match="batch_size"):
         features.train_head(head, x, one_hot, epochs=1, batch_size=0)
+
+
+def test_train_step_compiled_once_matches_eager():
+    x = np.random.default_rng(1).normal(size=(7, 2, 2, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[np.arange(7) % 3]
+    results = []
+    for compiled in (True, False):
+        model = vgg16_heads.gap_head((2, 2, 4), 3, seed=0)
+        before = model.get_weights()[0].copy()
+        optimizer = keras.optimizers.Adam(0.1)
+        step = features.train_step(model, optimizer, compiled=compiled)
+        losses = [float(step(tf.constant(x[:4]), tf.constant(y[:4]))),
+                  float(step(tf.constant(x[4:]), tf.constant(y[4:])))]  # two batch sizes
+        assert not np.allclose(model.get_weights()[0], before)  # the step trains the model
+        if compiled:
+            assert step.experimental_get_tracing_count() == 1  # one graph, both batch sizes
+        results.append((losses, model.get_weights()[0]))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-4, atol=1e-6)

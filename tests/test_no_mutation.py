@@ -44,6 +44,7 @@ def _calls(task, source, vgg_base):
             vgg_base, np.zeros((2, 32, 32, 3), dtype=np.float32)),
         "features.train_head": lambda: features.train_head(
             small, x, np.eye(small.output_shape[-1])[y % small.output_shape[-1]], epochs=1),
+        "features.train_step": lambda: features.train_step(small, keras.optimizers.Adam()),
         "vgg16_heads.on_top": lambda: vgg16_heads.on_top(
             vgg_base, vgg16_heads.gap_head(vgg_base.output_shape[1:])),
         "vgg16_heads.tail": lambda: vgg16_heads.tail(vgg_base, "block5_conv1"),
