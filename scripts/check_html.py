@@ -53,7 +53,8 @@ def check_page(html_root: Path, name: str) -> list[str]:
 def main() -> int:
     html_root = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "_build" / "html")
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    chapters = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    files = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    chapters = [name for name in files if (ROOT / f"{name}.ipynb").exists()]  # not the reference pages
     problems = [p for name in chapters for p in check_page(html_root, name)]
     if not (html_root / "index.html").exists():
         problems.append("index.html missing")

@@ -68,3 +68,25 @@ def test_feature_extractor_outputs_and_shares_weights():
 def test_linear_head_shape():
     head = models.linear_head(64, 5)
     assert head.output_shape == (None, 5) and head.count_params() == 64 * 5 + 5
+
+
+def test_dense_network_stacks_frames_and_names_its_layers():
+    model = models.dense_network(10, (49, 32), hidden_units=(64, 32), seed=3)
+    assert model.output_shape == (None, 10) and model.get_layer("stack").output.shape == (None, 49 * 32)
+    assert [layer.name for layer in models.weight_layers(model)] == ["hidden1", "hidden2", "head"]
+    assert model.count_params() == (49 * 32 * 64 + 64) + (64 * 32 + 32) + (32 * 10 + 10)
+    again = models.dense_network(10, (49, 32), hidden_units=(64, 32), seed=3)
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("arguments", "error"), [
+    ({"num_classes": 1}, ValueError),
+    ({"num_classes": 2.5}, TypeError),
+    ({"hidden_units": ()}, ValueError),
+    ({"hidden_units": (64, 0)}, ValueError),
+    ({"input_shape": (49, 0)}, ValueError),
+])
+def test_dense_network_rejects_bad_arguments(arguments, error):
+    with pytest.raises(error):
+        models.dense_network(**{"num_classes": 10, **arguments})

@@ -11,13 +11,29 @@ import keras
 import numpy as np
 import pytest
 
-from tutorial_lib import features, models, objectives, pretrained, training, transfer, vgg16_heads
+from tutorial_lib import (
+    backbones,
+    batchnorm,
+    distillation,
+    features,
+    forgetting,
+    models,
+    objectives,
+    peft,
+    pretrained,
+    shift,
+    training,
+    transfer,
+    vgg16_heads,
+)
 
-MODULES = (features, models, objectives, pretrained, training, transfer, vgg16_heads)
+MODULES = (features, models, objectives, pretrained, training, transfer, vgg16_heads, shift, forgetting,
+           distillation, peft, batchnorm, backbones)
 MODEL_TYPES = ("keras.Model", "keras.Sequential")
 
 # Functions whose documented purpose is to change the model in place.
-CHANGES_ITS_MODEL = {"models.freeze", "objectives.add_penalty", "training.train"}
+CHANGES_ITS_MODEL = {"models.freeze", "objectives.add_penalty", "training.train", "training.fit_in_steps",
+                     "distillation.train_student"}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +51,7 @@ def _calls(task, source, vgg_base):
         "models.feature_extractor": lambda: models.feature_extractor(small, "gap"),
         "objectives.gradient_norms": lambda: objectives.gradient_norms(small, x, y),
         "objectives.penalty_value": lambda: objectives.penalty_value(small),
+        "objectives.losses_at": lambda: objectives.losses_at(small, [small.get_weights()], x, y),
         "objectives.fine_tune_with_penalty": lambda: objectives.fine_tune_with_penalty(
             small, x, y, 5, penalty="l2sp", **few),
         "objectives.loss_along_line": lambda: objectives.loss_along_line(
@@ -55,11 +72,25 @@ def _calls(task, source, vgg_base):
         "transfer.parameter_sharing": lambda: transfer.parameter_sharing(small, x, y, 5, **few),
         "transfer.feature_sharing": lambda: transfer.feature_sharing(small, x, y, 5, **few),
         "transfer.evaluate": lambda: transfer.evaluate(small, *task.target_test),
+        "transfer.train_method": lambda: transfer.train_method("parameter sharing", small, x, y, 5, **few),
+        "transfer.method_trainer": lambda: transfer.method_trainer("feature sharing", small, 5, **few)(
+            x, y, 1e-2, 0),
         "transfer.compare_methods": lambda: transfer.compare_methods(task, small, [1], seeds=(0,), **few),
         "transfer.transfer_first_layers": lambda: transfer.transfer_first_layers(
             small, x, y, 5, 2, freeze=True, **few),
         "transfer.layer_transfer_curve": lambda: transfer.layer_transfer_curve(task, small, 1, seeds=(0,),
                                                                                **few),
+        "shift.split_at": lambda: shift.split_at(small, "gap"),
+        "shift.coral_predict": lambda: shift.coral_predict(small, x, task.source_test.x[:20]),
+        "forgetting.reattach_head": lambda: forgetting.reattach_head(models.with_new_head(small, 5), small),
+        "forgetting.learning_without_forgetting": lambda: forgetting.learning_without_forgetting(
+            small, x, y, 5, **few),
+        "peft.parameter_count": lambda: peft.parameter_count(small, trainable_only=True),
+        "peft.lora_model": lambda: peft.lora_model(small, 5, rank=2),
+        "peft.fine_tune_lora": lambda: peft.fine_tune_lora(small, x, y, 5, rank=2, **few),
+        "batchnorm.fine_tune": lambda: batchnorm.fine_tune(small, x, y, 5, bn_training=False, **few),
+        "backbones.describe": lambda: backbones.describe("VGG16", vgg_base),
+        "backbones.images_per_second": lambda: backbones.images_per_second(vgg_base, batch_size=1, batches=1),
     }
 
 

@@ -26,12 +26,22 @@ def test_cross_entropy_rejects_bad_input(probabilities, labels, message):
         objectives.cross_entropy(probabilities, labels)
 
 
-def test_frozen_weights_get_no_gradient(tiny_images):
+def test_frozen_weights_have_a_gradient_but_fit_does_not_move_them(tiny_images):
     model = models.freeze(models.small_cnn(2, seed=0), 2)
     norms = objectives.gradient_norms(model, *tiny_images)
+    assert list(norms) == [w.path for w in model.weights]
     by_layer = {path.split("/")[-2]: norm for path, norm in norms.items()}
-    assert by_layer["conv1"] == 0.0 and by_layer["conv2"] == 0.0
+    assert by_layer["conv1"] > 0.0 and by_layer["conv2"] > 0.0  # the loss depends on them
     assert by_layer["conv3"] > 0.0 and by_layer["head"] > 0.0
+    before = model.get_layer("conv1").get_weights()[0].copy()
+    training.train(model, *tiny_images, steps=3)
+    np.testing.assert_array_equal(before, model.get_layer("conv1").get_weights()[0])
+
+
+def test_gradient_norms_rejects_bad_labels(tiny_images):
+    model = models.small_cnn(2, seed=0)
+    with pytest.raises(ValueError, match="one-hot"):
+        objectives.gradient_norms(model, tiny_images[0], np.eye(2)[tiny_images[1]])
 
 
 def test_l2sp_is_zero_at_the_start_and_pulls_back():
@@ -101,3 +111,29 @@ def test_l2_regularizer_value_and_config():
     assert penalty.get_config() == {"beta": 0.3}
     with pytest.raises(ValueError, match="beta"):
         objectives.L2(-0.1)
+
+
+def test_checkpoints_record_the_path_of_fit_and_losses_at_evaluates_it(tiny_images):
+    model = models.small_cnn(2, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    saver = training.WeightCheckpoints(every=2)
+    start = model.get_weights()
+    model.fit(*tiny_images, batch_size=20, epochs=3, shuffle=False, verbose=0, callbacks=[saver])
+    assert saver.steps == [0, 2, 4, 6]  # 2 batches per epoch, 3 epochs
+    np.testing.assert_array_equal(saver.weights[0][0], start[0])
+    np.testing.assert_array_equal(saver.weights[-1][0], model.get_weights()[0])
+    losses = objectives.losses_at(model, saver.weights, *tiny_images)
+    assert losses.shape == (4,) and losses[-1] < losses[0]
+    expected = objectives.cross_entropy(training.predict_proba(model, tiny_images[0]), tiny_images[1])
+    assert losses[-1] == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_array_equal(model.get_weights()[0], saver.weights[-1][0])  # restored
+
+
+def test_checkpoints_and_losses_at_reject_bad_input(tiny_images):
+    with pytest.raises(ValueError, match="at least 1"):
+        training.WeightCheckpoints(every=0)
+    with pytest.raises(TypeError, match="int"):
+        training.WeightCheckpoints(every=2.5)
+    model = models.small_cnn(2, seed=0)
+    with pytest.raises(ValueError, match="at least one"):
+        objectives.losses_at(model, [], *tiny_images)

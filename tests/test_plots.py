@@ -27,6 +27,7 @@ def test_accuracy_vs_labels_one_line_per_method():
             for m in ("from scratch", "feature sharing") for k in (1, 5) for s in (0, 1)]
     axis = plots.plot_accuracy_vs_labels(rows, chance=0.2).axes[0]
     assert [line.get_label() for line in axis.get_lines()][:2] == ["from scratch", "feature sharing"]
+    assert axis.get_xlabel() == "labelled target images per class"
     with pytest.raises(ValueError, match="no rows"):
         plots.plot_accuracy_vs_labels([])
 
@@ -75,3 +76,13 @@ def test_confusion_layer_and_line_plots():
         plots.plot_lines([0, 1], {"a": [1]}, xlabel="t", ylabel="loss")
     bars = plots.grouped_bars(["x", "y"], {"s": [(0.5, 0.1), (0.6, 0.0)]})
     assert [p.get_height() for p in bars.axes[0].patches] == pytest.approx([0.5, 0.6])
+
+
+def test_show_spectrograms_titles_and_time_axis():
+    figure = plots.show_spectrograms(np.zeros((3, 49, 32)), ["a", "b", "c"], frame_seconds=0.02, columns=2)
+    assert [axis.get_title() for axis in figure.axes[:3]] == ["a", "b", "c"]
+    assert figure.axes[0].get_images()[0].get_extent()[1] == pytest.approx(0.98)
+    with pytest.raises(ValueError, match="titles"):
+        plots.show_spectrograms(np.zeros((2, 4, 4)), ["a"], frame_seconds=0.02)
+    with pytest.raises(ValueError, match="frames, bins"):
+        plots.show_spectrograms(np.zeros((4, 4)), ["a"] * 4, frame_seconds=0.02)

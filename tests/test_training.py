@@ -138,3 +138,15 @@ def test_a_penalised_model_does_not_poison_the_shared_compiled_copy(tiny_images)
     training.train(again, x, y, steps=5)
     for a, b in zip(reference.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_batch_order_covers_each_epoch_once_and_checks_its_counts():
+    order = training.batch_order(10, steps=7, batch_size=4, seed=3)
+    assert order.shape == (28,)
+    assert sorted(order[:10]) == list(range(10)) and sorted(order[10:20]) == list(range(10))
+    assert (order == training.batch_order(10, steps=7, batch_size=4, seed=3)).all()
+    assert not (order == training.batch_order(10, steps=7, batch_size=4, seed=4)).all()
+    with pytest.raises(ValueError, match="steps"):
+        training.batch_order(10, steps=0, batch_size=4)
+    with pytest.raises(TypeError, match="n_samples"):
+        training.batch_order(2.5, steps=1, batch_size=1)

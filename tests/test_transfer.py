@@ -88,3 +88,46 @@ def test_from_scratch_is_deterministic_and_checks_its_labels(task):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError):
         transfer.from_scratch(x, y[:-1], task.n_target_classes, steps=5)
+
+
+def test_from_scratch_builds_the_asked_architecture():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 6, 4)).astype(np.float32), np.repeat([0, 1], 10)
+    model = transfer.from_scratch(x, y, 2, steps=3, architecture="dense_network")
+    assert model.name == "dense_network" and model.output_shape == (None, 2)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        transfer.from_scratch(x, y, 2, steps=3, architecture="transformer")
+
+
+def test_train_source_model_builds_and_caches_a_dense_network(tmp_cache):
+    rng = np.random.default_rng(0)
+    split = data.Split(rng.standard_normal((20, 6, 4)).astype(np.float32), np.repeat([0, 1], 10))
+    task = data.TransferTask(split, split, split, split, (0, 1), (0, 1), recipe={"name": "noise"})
+    first = transfer.train_source_model(task, steps=3, eval_every=3, architecture="dense_network")
+    again = transfer.train_source_model(task, steps=3, eval_every=3, architecture="dense_network")
+    assert first.model.name == "dense_network" and not first.from_cache and again.from_cache
+    with pytest.raises(ValueError, match="unknown architecture"):
+        transfer.train_source_model(task, steps=3, architecture="rnn")
+
+
+def test_train_method_and_method_trainer_run_each_method(task, source):
+    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
+    x, y = task.target_pool.x[chosen], task.target_pool.y[chosen]
+    for method in transfer.METHODS:
+        model = transfer.method_trainer(method, source.model, 5, steps=3)(x, y, 1e-3, 0)
+        assert model.output_shape == (None, 5)
+    with pytest.raises(ValueError, match="unknown method"):
+        transfer.train_method("magic", source.model, x, y, 5)
+    with pytest.raises(ValueError, match="unknown method"):
+        transfer.method_trainer("magic", source.model, 5)
+
+
+def test_compare_methods_uses_the_given_learning_rates(task, source):
+    with pytest.raises(ValueError, match="unknown methods"):
+        transfer.compare_methods(task, source.model, [1], learning_rates={"magic": 1e-3})
+    rows = transfer.compare_methods(task, source.model, [2], seeds=(0,), methods=["feature sharing"],
+                                    steps=5, learning_rates={"feature sharing": 0.5})
+    chosen = data.sample_per_class(task.target_pool.y, 2, seed=0)
+    model = transfer.train_method("feature sharing", source.model, task.target_pool.x[chosen],
+                                  task.target_pool.y[chosen], 5, learning_rate=0.5, steps=5)
+    assert transfer.evaluate(model, *task.target_test) == pytest.approx(rows[0]["accuracy"], abs=1e-9)

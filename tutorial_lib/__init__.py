@@ -24,7 +24,23 @@ transfer
 results
     Summaries (mean, standard deviation, count) of experiment results.
 plots
-    Learning curves, accuracy-versus-labels plots, bar charts.
+    Learning curves, accuracy-versus-labels plots, bar charts, spectrograms.
+spoken_digits
+    Spoken digits in English and Mandarin, synthesised offline with Praat's eSpeak.
+audio
+    Log-mel spectrograms with ``tf.signal``.
+shift
+    Domain shift (noise, fog, inversion) and CORAL alignment of frozen features.
+forgetting
+    Catastrophic forgetting: the old head on a fine-tuned body; learning without forgetting.
+distillation
+    Knowledge distillation: softened teacher targets and a student trained on them.
+peft
+    Parameter-efficient fine-tuning with Keras 3 LoRA adapters; parameter counts.
+batchnorm
+    A BatchNorm source model, fine-tuned with BatchNorm in inference or training mode.
+backbones
+    ``keras.applications`` backbones described offline: size, depth, preprocessing, speed.
 quiet
     Keeps TensorFlow's start-up lines out of notebooks.
 images
@@ -37,6 +53,7 @@ vgg16_heads
     Heads for a VGG16 base (the recipe's Flatten head, a pooled head) and its last block.
 """
 
+import importlib.util as _importlib_util
 import os as _os
 
 from tutorial_lib import quiet as _quiet
@@ -45,5 +62,36 @@ from tutorial_lib import quiet as _quiet
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _quiet.quiet_tensorflow_import()
+
+# What a chapter needs besides this package, by import name -> name on PyPI.
+REQUIRED_PACKAGES = {
+    "numpy": "numpy",
+    "tensorflow": "tensorflow",
+    "keras": "keras",
+    "sklearn": "scikit-learn",
+    "matplotlib": "matplotlib",
+    "myst_nb": "myst-nb",
+}
+INSTALL_HINT = (
+    "install the book's pinned requirements: `pip install -r requirements.txt` (requirements.txt "
+    "is in the book's repository and next to its web pages; see the page 'Run a chapter on your "
+    "own machine or a hosted notebook')"
+)
+
+
+def check_requirements(find_spec=_importlib_util.find_spec) -> None:
+    """Raise ``ImportError`` naming every missing requirement and how to install them.
+
+    Parameters
+    ----------
+    find_spec
+        How to look a module up (``importlib.util.find_spec``; replaceable in tests).
+    """
+    missing = [pypi for module, pypi in REQUIRED_PACKAGES.items() if find_spec(module) is None]
+    if missing:
+        raise ImportError(f"tutorial_lib needs {', '.join(missing)}, not installed here: {INSTALL_HINT}.")
+
+
+check_requirements()
 
 __version__ = "0.1.0"

@@ -69,6 +69,13 @@ def file_sha256(path: str | os.PathLike) -> str:
 _CONSTANT_TYPES = (int, float, str, bytes, bool, tuple, frozenset)
 
 
+def _is_constant(value: object) -> bool:
+    """Plain data whose ``repr`` is its content (not a tuple holding functions, say)."""
+    if isinstance(value, (tuple, frozenset)):
+        return all(_is_constant(item) for item in value)
+    return isinstance(value, (int, float, str, bytes, bool))
+
+
 def _package(name: str) -> str:
     return name.partition(".")[0]
 
@@ -126,7 +133,11 @@ def _dependencies(objects: tuple, packages: set[str]) -> dict[str, object]:
         for function in _functions_of(obj):
             names = {name for code in _code_objects(function.__code__) for name in code.co_names}
             cells = [cell.cell_contents for cell in function.__closure__ or () if cell.cell_contents]
-            for value in [function.__globals__.get(name) for name in names] + cells:
+            values = [function.__globals__.get(name) for name in names] + cells
+            # A table of functions (``{"small_cnn": models.small_cnn, ...}``) is followed too.
+            values += [item for value in values if isinstance(value, (dict, list, tuple))
+                       for item in (value.values() if isinstance(value, dict) else value)]
+            for value in values:
                 if isinstance(value, types.ModuleType) and ours(value):
                     # ``module.name``: follow the attributes this code reads from the module.
                     stack.extend(attr for attr in (getattr(value, n, None) for n in names) if ours(attr))
@@ -134,7 +145,7 @@ def _dependencies(objects: tuple, packages: set[str]) -> dict[str, object]:
                     stack.append(value)
             for name in names & function.__globals__.keys():
                 value = function.__globals__[name]
-                if isinstance(value, _CONSTANT_TYPES) and not name.startswith("__"):
+                if _is_constant(value) and not name.startswith("__"):
                     found[f"{function.__module__}.{name}"] = value
     return found
 

@@ -1,4 +1,4 @@
-"""Model builders: a small CNN, new heads for new tasks, and freezing helpers.
+"""Model builders: a small CNN, a dense network, new heads for new tasks, and freezing helpers.
 
 Models here are built, never trained (that is :mod:`tutorial_lib.training`).
 
@@ -69,6 +69,47 @@ def small_cnn(
                          kernel_initializer=_glorot(seed, 5)),
         ],
         name="small_cnn",
+    )
+
+
+def dense_network(
+    num_classes: int,
+    input_shape: Sequence[int] = (49, 32),
+    *,
+    hidden_units: Sequence[int] = (128, 128),
+    seed: int | None = 0,
+) -> keras.Sequential:
+    """A plain dense network (DNN) on a whole spectrogram: stack the frames, then dense layers.
+
+    ``Flatten`` (named ``stack``) puts the frames of a ``(frames, bins)`` spectrogram end to end
+    in one vector, the "stacked frames" input of the DNN acoustic models of the early 2010s; the
+    hidden layers are ``hidden1``, ``hidden2``, ... and the softmax layer is ``head``.
+
+    Parameters
+    ----------
+    num_classes
+        Number of outputs of the softmax head (at least 2).
+    input_shape
+        Shape of one input, e.g. ``(frames, mel_bins)``.
+    hidden_units
+        Width of each hidden ReLU layer (at least one layer).
+    seed
+        Seed of the weight initialisers (``None`` draws from Keras' global generator).
+    """
+    check_int("num_classes", num_classes, minimum=2)
+    if len(input_shape) < 1 or any(int(size) < 1 for size in input_shape):
+        raise ValueError(f"input_shape must hold positive sizes, got {tuple(input_shape)}")
+    if len(hidden_units) < 1 or any(int(units) < 1 for units in hidden_units):
+        raise ValueError(f"hidden_units must name at least one positive width, got {tuple(hidden_units)}")
+    hidden = [keras.layers.Dense(int(units), activation="relu", name=f"hidden{index}",
+                                 kernel_initializer=_glorot(seed, 10 + index))
+              for index, units in enumerate(hidden_units, start=1)]
+    return keras.Sequential(
+        [keras.Input(tuple(int(size) for size in input_shape)), keras.layers.Flatten(name="stack"),
+         *hidden,
+         keras.layers.Dense(num_classes, activation="softmax", name="head",
+                            kernel_initializer=_glorot(seed, 5))],
+        name="dense_network",
     )
 
 

@@ -1,5 +1,5 @@
 """The math of transfer: the training objective, gradients of frozen weights, L2-SP, and the
-loss along a straight line in weight space.
+loss along training (at saved checkpoints) or along a straight line in weight space.
 
 Taught in: *The math of transfer*.
 """
@@ -42,21 +42,37 @@ def cross_entropy(probabilities: np.ndarray, labels: np.ndarray, epsilon: float 
 
 
 def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Norm of the loss gradient for every weight of ``model``, computed the way ``fit`` does.
+    """Norm of the gradient of the loss with respect to *every* weight of ``model``.
 
-    ``fit`` differentiates the loss only with respect to ``model.trainable_weights``; a frozen
-    weight gets no gradient, so its norm here is 0 and no optimizer step can move it.
+    The gradient is taken with a ``tf.GradientTape`` over ``model.weights``, frozen weights
+    included: freezing a layer does not make the loss independent of its weights, so their
+    gradient is in general not zero. What freezing changes is the update: ``fit`` hands the
+    optimizer only ``model.trainable_weights``, so a frozen weight is never moved.
+
+    Parameters
+    ----------
+    model
+        A Keras model with a softmax output.
+    x, y
+        A batch of inputs and integer labels.
+
+    Returns
+    -------
+    dict
+        ``{weight path: norm}`` in the order of ``model.weights`` (0.0 for a weight the loss
+        does not depend on).
     """
     import tensorflow as tf
 
     x, y = check_inputs(model, x, y)
     loss_function = keras.losses.SparseCategoricalCrossentropy()
+    variables = [weight.value for weight in model.weights]
     with tf.GradientTape() as tape:
+        tape.watch(variables)
         loss = loss_function(y, model(x, training=True))
-    trainable = model.trainable_weights
-    gradients = dict(zip((id(w) for w in trainable), tape.gradient(loss, trainable), strict=True))
-    return {w.path: float(np.linalg.norm(gradients[id(w)])) if id(w) in gradients else 0.0
-            for w in model.weights}
+    gradients = tape.gradient(loss, variables)
+    return {weight.path: 0.0 if gradient is None else float(np.linalg.norm(gradient))
+            for weight, gradient in zip(model.weights, gradients, strict=True)}
 
 
 class L2SP(keras.regularizers.Regularizer):
@@ -177,6 +193,33 @@ def loss_along_line(
     try:
         for t in ts:
             model.set_weights(interpolate(start, end, float(t)))
+            losses.append(cross_entropy(predict_proba(model, x), y))
+    finally:
+        model.set_weights(saved)
+    return np.asarray(losses)
+
+
+def losses_at(model: keras.Model, weight_lists: Sequence[Sequence[np.ndarray]], x: np.ndarray,
+              y: np.ndarray) -> np.ndarray:
+    """Cross-entropy of ``model`` on ``(x, y)`` with each of ``weight_lists`` loaded in turn.
+
+    Use it with the weights that :class:`tutorial_lib.training.WeightCheckpoints` saved during
+    ``fit``: the result is the loss along the path training took. The model's own weights are
+    restored afterwards.
+
+    Raises
+    ------
+    ValueError
+        If ``weight_lists`` is empty, or a list does not fit the model.
+    """
+    if len(weight_lists) == 0:
+        raise ValueError("weight_lists must hold at least one list of weights")
+    x, y = check_inputs(model, x, y)
+    saved = model.get_weights()
+    losses = []
+    try:
+        for weights in weight_lists:
+            model.set_weights(list(weights))
             losses.append(cross_entropy(predict_proba(model, x), y))
     finally:
         model.set_weights(saved)

@@ -90,7 +90,8 @@ def plot_learning_curves(history: Mapping[str, Sequence[float]], title: str = ""
 
 
 def plot_accuracy_vs_labels(
-    rows: Iterable[dict], *, chance: float | None = None, title: str = ""
+    rows: Iterable[dict], *, chance: float | None = None, title: str = "",
+    xlabel: str = "labelled target images per class",
 ) -> Figure:
     """Mean accuracy (± one standard deviation over seeds) against labels per class, per method.
 
@@ -118,7 +119,7 @@ def plot_accuracy_vs_labels(
     ks = sorted({key[1] for key in stats})
     axis.set_xticks(ks, [str(k) for k in ks])
     axis.xaxis.set_minor_locator(NullLocator())  # only the measured label counts are ticked
-    axis.set(xlabel="labelled target images per class", ylabel="target test accuracy",
+    axis.set(xlabel=xlabel, ylabel="target test accuracy",
              ylim=(0, 1), title=title)
     axis.legend()
     axis.grid(alpha=0.3)
@@ -247,5 +248,56 @@ def plot_lines(xs: Sequence[float], series: Mapping[str, Sequence[float]], *, xl
     axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axis.legend()
     axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def show_spectrograms(
+    spectrograms: np.ndarray,
+    titles: Sequence[str],
+    *,
+    frame_seconds: float,
+    columns: int = 4,
+    size: float = 2.4,
+) -> Figure:
+    """A grid of (log-mel) spectrograms: time across, mel bins up, one title each.
+
+    Parameters
+    ----------
+    spectrograms
+        ``(n, frames, bins)``, as :func:`tutorial_lib.audio.log_mel_spectrogram` gives.
+    titles
+        One title per spectrogram.
+    frame_seconds
+        Time between two frames, to label the time axis in seconds.
+
+    Raises
+    ------
+    ValueError
+        If the array is not 3-D, is empty, or the titles do not match it.
+    """
+    spectrograms = np.asarray(spectrograms)
+    if spectrograms.ndim != 3 or len(spectrograms) == 0:
+        raise ValueError(f"spectrograms must have shape (n, frames, bins), got {spectrograms.shape}")
+    if len(titles) != len(spectrograms):
+        raise ValueError(f"got {len(titles)} titles for {len(spectrograms)} spectrograms")
+    if not frame_seconds > 0:
+        raise ValueError(f"frame_seconds must be positive, got {frame_seconds}")
+    rows = -(-len(spectrograms) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 0.8),
+                                squeeze=False, sharex=True, sharey=True)
+    low, high = np.percentile(spectrograms, [1, 99])
+    duration = spectrograms.shape[1] * frame_seconds
+    for index, axis in enumerate(axes.flat):
+        if index >= len(spectrograms):
+            axis.axis("off")
+            continue
+        axis.imshow(spectrograms[index].T, origin="lower", aspect="auto", cmap="magma",
+                    vmin=low, vmax=high, extent=(0, duration, 0, spectrograms.shape[2]))
+        axis.set_title(str(titles[index]), fontsize=9)
+    for axis in axes[-1]:
+        axis.set_xlabel("time (s)")
+    for axis in axes[:, 0]:
+        axis.set_ylabel("mel bin")
     figure.tight_layout()
     return figure

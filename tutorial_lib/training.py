@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import keras
 import numpy as np
@@ -117,6 +118,25 @@ def check_inputs(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[np.n
     return x, y
 
 
+
+def batch_order(n_samples: int, *, steps: int, batch_size: int, seed: int = 0) -> np.ndarray:
+    """The indices of ``steps`` mini-batches of ``batch_size``: seeded shuffles, epoch after epoch.
+
+    Both :func:`train` and :func:`fit_in_steps` feed ``fit`` the data in this order (one epoch
+    over the concatenated batches, ``shuffle=False``), so a fixed step budget means the same
+    images in the same order whichever of the two trains.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a count is not a positive int.
+    """
+    n_samples = check_int("n_samples", n_samples)
+    steps, batch_size = check_int("steps", steps), check_int("batch_size", batch_size)
+    rng = np.random.default_rng(seed)
+    n_epochs = -(-steps * batch_size // n_samples)
+    return np.concatenate([rng.permutation(n_samples) for _ in range(n_epochs)])[: steps * batch_size]
+
 def train(
     model: keras.Model,
     x: np.ndarray,
@@ -167,9 +187,7 @@ def train(
     eval_every = steps if eval_every is None else check_int("eval_every", eval_every)
     batch_size = min(batch_size, len(x))
 
-    rng = np.random.default_rng(seed)
-    n_epochs = -(-steps * batch_size // len(x))
-    order = np.concatenate([rng.permutation(len(x)) for _ in range(n_epochs)])[: steps * batch_size]
+    order = batch_order(len(x), steps=steps, batch_size=batch_size, seed=seed)
 
     twin = _compiled_copy(model, learning_rate, batch_size)
     history: dict[str, list[float]] = {"step": [], "loss": []}
@@ -251,3 +269,66 @@ class EpochTimes(keras.callbacks.Callback):
         if len(self.seconds) < 2:
             raise ValueError(f"need at least 2 timed epochs, got {len(self.seconds)}")
         return float(np.median(self.seconds[1:]))
+
+
+class WeightCheckpoints(keras.callbacks.Callback):
+    """A Keras callback that keeps copies of the model's weights along training, in memory.
+
+    It records the weights before the first step and after every ``every``-th gradient step
+    (counted across epochs), so the loss can be evaluated along the path training really took.
+    Pass it in ``fit(..., callbacks=[saver])``; afterwards ``saver.steps[i]`` is the number of
+    steps taken when ``saver.weights[i]`` was recorded. With ``steps_per_execution > 1`` Keras
+    reports batches in groups, so record every multiple of that.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``every`` is not a positive int.
+    """
+
+    def __init__(self, every: int) -> None:
+        super().__init__()
+        self.every = check_int("every", every)
+        self.steps: list[int] = []
+        self.weights: list[list[np.ndarray]] = []
+        self._done = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._done = 0
+        self.steps, self.weights = [0], [self.model.get_weights()]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._done += 1
+        if self._done % self.every == 0:
+            self.steps.append(self._done)
+            self.weights.append(self.model.get_weights())
+
+
+def fit_in_steps(
+    model: keras.Model, x: np.ndarray, targets: np.ndarray, *, steps: int, loss: Any,
+    learning_rate: float = 1e-3, batch_size: int = 32, seed: int = 0,
+) -> keras.Model:
+    """Compile ``model`` itself with Adam and ``loss`` and fit it for ``steps`` seeded mini-batches.
+
+    Unlike :func:`train`, the model is not cloned: what only the model knows (a weight's own
+    ``trainable`` flag, LoRA adapters, a custom loss with packed targets) is kept. Slower to start
+    (one graph per call), the same seeded batch order as :func:`train`. Returns ``model``.
+
+    Raises
+    ------
+    ValueError
+        If ``targets`` has not one row per image or ``learning_rate`` is not positive.
+    """
+    steps = check_int("steps", steps)
+    x = np.asarray(x, dtype=np.float32)
+    if len(targets) != len(x):
+        raise ValueError(f"expected one target per image ({len(x)}), got {len(targets)}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    batch_size = min(check_int("batch_size", batch_size), len(x))
+    order = batch_order(len(x), steps=steps, batch_size=batch_size, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss,
+                  jit_compile=False, steps_per_execution=_STEPS_PER_EXECUTION)
+    model.fit(x[order], np.asarray(targets)[order], batch_size=batch_size, epochs=1, shuffle=False,
+              verbose=0)
+    return model

@@ -14,7 +14,7 @@ Taught in: *What is transfer learning?* and *Parameter sharing vs feature sharin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,18 @@ from tutorial_lib import cache, models, training
 from tutorial_lib.data import TransferTask
 
 METHODS = ("from scratch", "parameter sharing", "feature sharing")
+# The architectures a source or scratch model can have: name -> builder(num_classes, input_shape, seed=).
+ARCHITECTURES = {"small_cnn": models.small_cnn, "dense_network": models.dense_network}
+
+
+def _builder(architecture: str):
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; choose from {list(ARCHITECTURES)}")
+    return ARCHITECTURES[architecture]
+
+#: Adam's learning rate of each method when none is given (the rates of the book's first runs;
+#: :func:`tutorial_lib.selection.choose_learning_rate` chooses them on validation data instead).
+DEFAULT_LEARNING_RATES = {"from scratch": 1e-3, "parameter sharing": 1e-3, "feature sharing": 1e-2}
 
 
 @dataclass
@@ -44,6 +56,7 @@ def train_source_model(
     batch_size: int = 32,
     eval_every: int = 100,
     seed: int = 0,
+    architecture: str = "small_cnn",
 ) -> SourceModel:
     """Step 1 of transfer: train the source model M on the source task, or load it from the cache.
 
@@ -52,24 +65,32 @@ def train_source_model(
     loop and everything else it calls), so a change to any of them trains a new model; a
     corrupt cached file is retrained.
 
+    Parameters
+    ----------
+    architecture
+        A key of :data:`ARCHITECTURES`: the book's ``small_cnn`` for images, ``dense_network``
+        for spectrograms.
+
     Returns
     -------
     SourceModel
-        The model (``small_cnn`` with one output per source class) and its history:
+        The model (``architecture`` with one output per source class) and its history:
         ``step``, ``loss`` and ``val_accuracy`` on the source test set.
     """
     recipe = {
         "task": {k: v for k, v in task.recipe.items() if k != "target_classes"},
+        "architecture": architecture,
         "code": cache.code_hash(train_source_model),
         "steps": steps, "learning_rate": learning_rate, "batch_size": batch_size,
         "eval_every": eval_every, "seed": seed, "keras": keras.__version__,
     }
     if not task.recipe:
         raise ValueError("the task has no recipe to key the cache with; build it with "
-                         "tutorial_lib.data.shifted_digits_task")
+                         "tutorial_lib.data.shifted_digits_task or another task builder")
+    build_model = _builder(architecture)
 
     def build(path: Path) -> dict:
-        model = models.small_cnn(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
+        model = build_model(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
         history = training.train(
             model, *task.source_train, steps=steps, learning_rate=learning_rate,
             batch_size=batch_size, seed=seed, validation=task.source_test, eval_every=eval_every,
@@ -78,7 +99,7 @@ def train_source_model(
         return {"history": history}
 
     def load(path: Path) -> keras.Sequential:
-        model = models.small_cnn(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
+        model = build_model(task.n_source_classes, task.source_train.x.shape[1:], seed=seed)
         model.load_weights(path)
         return model
 
@@ -88,10 +109,11 @@ def train_source_model(
 
 def from_scratch(
     x: np.ndarray, y: np.ndarray, num_classes: int, *, steps: int = 200,
-    learning_rate: float = 1e-3, seed: int = 0,
+    learning_rate: float = 1e-3, seed: int = 0, architecture: str = "small_cnn",
 ) -> keras.Sequential:
-    """Train the book's small CNN on ``(x, y)`` from a random start (the baseline)."""
-    model = models.small_cnn(num_classes, np.shape(x)[1:], seed=seed)
+    """Train the book's small CNN (or another of :data:`ARCHITECTURES`) on ``(x, y)`` from a random
+    start (the baseline)."""
+    model = _builder(architecture)(num_classes, np.shape(x)[1:], seed=seed)
     training.train(model, x, y, steps=steps, learning_rate=learning_rate, seed=seed)
     return model
 
@@ -153,6 +175,56 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     return training.accuracy(model, x, y)
 
 
+def train_method(
+    method: str, source: keras.Sequential, x: np.ndarray, y: np.ndarray, num_classes: int, *,
+    learning_rate: float | None = None, steps: int = 200, seed: int = 0,
+    architecture: str = "small_cnn", feature_layer: str | None = "gap",
+) -> keras.Sequential:
+    """Train a target model on ``(x, y)`` with one of :data:`METHODS`, by its name.
+
+    ``learning_rate=None`` uses the method's entry of :data:`DEFAULT_LEARNING_RATES`;
+    ``source`` is not used by ``"from scratch"``, which builds ``architecture`` (that of
+    ``source``); ``feature_layer`` is the layer whose output feature sharing reads (``None``:
+    the layer before the head).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`METHODS`.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {list(METHODS)}")
+    rate = DEFAULT_LEARNING_RATES[method] if learning_rate is None else learning_rate
+    if method == "from scratch":
+        return from_scratch(x, y, num_classes, steps=steps, learning_rate=rate, seed=seed,
+                            architecture=architecture)
+    if method == "parameter sharing":
+        return parameter_sharing(source, x, y, num_classes, steps=steps, learning_rate=rate, seed=seed)
+    return feature_sharing(source, x, y, num_classes, steps=steps, learning_rate=rate,
+                           layer_name=feature_layer, seed=seed)
+
+
+def method_trainer(
+    method: str, source: keras.Sequential, num_classes: int, *, steps: int = 200,
+) -> Callable[[np.ndarray, np.ndarray, float, int], keras.Sequential]:
+    """``train(x, y, learning_rate, seed)`` for one method, as
+    :func:`tutorial_lib.selection.choose_learning_rate` expects it.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`METHODS`.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {list(METHODS)}")
+
+    def train(x: np.ndarray, y: np.ndarray, learning_rate: float, seed: int) -> keras.Sequential:
+        return train_method(method, source, x, y, num_classes, learning_rate=learning_rate,
+                            steps=steps, seed=seed)
+
+    return train
+
+
 def compare_methods(
     task: TransferTask,
     source: keras.Sequential,
@@ -161,10 +233,21 @@ def compare_methods(
     methods: Sequence[str] = METHODS,
     *,
     steps: int = 200,
+    learning_rates: Mapping[str, float] | None = None,
+    architecture: str = "small_cnn",
+    feature_layer: str | None = "gap",
 ) -> list[dict]:
     """Accuracy of each method on the target test set, for each label budget and seed.
 
     For every ``(labels_per_class, seed)`` the same labelled images are given to every method.
+    ``architecture`` is the scratch model's (that of ``source``); ``feature_layer`` is the layer
+    whose output feature sharing reads (``None``: the layer before the head).
+
+    Parameters
+    ----------
+    learning_rates
+        Adam's learning rate per method name; methods left out use
+        :data:`DEFAULT_LEARNING_RATES`.
 
     Returns
     -------
@@ -174,24 +257,21 @@ def compare_methods(
     Raises
     ------
     ValueError
-        If a method is not one of :data:`METHODS`.
+        If a method (of ``methods`` or of ``learning_rates``) is not one of :data:`METHODS`.
     """
-    unknown = [m for m in methods if m not in METHODS]
+    _builder(architecture)
+    rates = dict(learning_rates or {})
+    unknown = [m for m in [*methods, *rates] if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
-    runners = {
-        "from scratch": lambda x, y, s: from_scratch(x, y, task.n_target_classes, steps=steps, seed=s),
-        "parameter sharing": lambda x, y, s: parameter_sharing(
-            source, x, y, task.n_target_classes, steps=steps, seed=s),
-        "feature sharing": lambda x, y, s: feature_sharing(
-            source, x, y, task.n_target_classes, steps=steps, seed=s),
-    }
     rows = []
     for k in labels_per_class:
         for seed in seeds:
             x, y = task.few_labels(k, seed=seed)
             for method in methods:
-                model = runners[method](x, y, seed)
+                model = train_method(method, source, x, y, task.n_target_classes,
+                                     learning_rate=rates.get(method), steps=steps, seed=seed,
+                                     architecture=architecture, feature_layer=feature_layer)
                 rows.append({"method": method, "labels_per_class": int(k), "seed": int(seed),
                              "accuracy": evaluate(model, *task.target_test)})
     return rows
