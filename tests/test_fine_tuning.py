@@ -4,13 +4,14 @@ import keras
 import numpy as np
 import pytest
 
+from tutorial_lib import features as vgg_features
 from tutorial_lib import fine_tuning, pretrained
 
 
 @pytest.fixture(scope="module")
 def base():
     full = pretrained.vgg16_base(None, (32, 32, 3), verbose=False)
-    return pretrained.layer_outputs(full, ("block4_pool",))
+    return vgg_features.layer_outputs(full, ("block4_pool",))
 
 
 @pytest.fixture

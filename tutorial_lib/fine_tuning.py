@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tutorial_lib import pretrained
+from tutorial_lib import vgg16_heads
 from tutorial_lib.data import check_labels
 
 
@@ -182,12 +182,12 @@ def top_block_classifier(
     It reads the output of the layer before ``first_layer`` (e.g. cached ``block3_pool``
     features for ``"block4_conv1"``), so training it costs a fraction of training the whole
     network. The block runs to the end of ``base``: to stop after block 4, pass
-    ``pretrained.layer_outputs(vgg16, ("block4_pool",))``. The head is
+    ``features.layer_outputs(vgg16, ("block4_pool",))``. The head is
     ``GlobalAveragePooling2D`` then ``Dense(num_classes, softmax)``. ``base`` is not changed.
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an int of at least 2, got {num_classes!r}")
-    block = pretrained.tail(base, first_layer)
+    block = vgg16_heads.tail(base, first_layer)
     head = [keras.layers.GlobalAveragePooling2D(name="gap"),
             keras.layers.Dense(num_classes, activation="softmax", name="head",
                                kernel_initializer=keras.initializers.GlorotUniform(seed=seed))]
@@ -273,7 +273,7 @@ def augmented_classifier(
     frozen.trainable = False
     images = keras.Input(base.input_shape[1:])
     maps = frozen(augmentation(seed, **augmentation_options)(images), training=False)
-    if isinstance(maps, (list, tuple)):  # a base made by pretrained.layer_outputs
+    if isinstance(maps, (list, tuple)):  # a base made by features.layer_outputs
         maps = maps[0]
     pooled = keras.layers.GlobalAveragePooling2D(name="gap")(maps)
     classes = keras.layers.Dense(num_classes, activation="softmax", name="head",
