@@ -1,7 +1,9 @@
 # Two commands do everything, on a fresh machine or an old one:
 #   make book   execute the chapters and build the HTML book (_build/html/index.html)
 #   make test   run the unit tests, the repository checks and every chapter under nbval, and
-#               (when a book is built and Chromium is installed) open every page in a browser
+#               (when a book is built and Chromium is installed) open every page in a browser;
+#               chapters that the current book build already executed are not run again
+#               (conftest.py; BOOK_REUSE=0 runs them all)
 # and three more:
 #   make lab           open the chapters in JupyterLab
 #   make book-student  the book without solutions, for students (_build/student/_build/html)
@@ -73,7 +75,7 @@ lab: $(STAMP)
 
 # -rs lists why a test was skipped (the browser test without a built book or without Chromium).
 test: $(STAMP)
-	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -v -rs
+	BOOK_KEY=$(BOOK_KEY) $(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -v -rs
 
 test-browser: $(STAMP)
 	BOOK_BROWSER_TEST=required $(BIN)/python -m pytest tests/test_browser.py -v

@@ -89,21 +89,6 @@ def test_fine_tune_with_l2sp_stays_closer_to_the_source(task, source):
     assert distances["l2sp"] < 0.8 * distances["none"]
 
 
-def test_interpolation_and_loss_along_line(tiny_images):
-    model = models.small_cnn(2, seed=0)
-    start = model.get_weights()
-    training.train(model, *tiny_images, steps=30, learning_rate=3e-3)
-    end = model.get_weights()
-    middle = objectives.interpolate(start, end, 0.5)
-    np.testing.assert_allclose(middle[0], (start[0] + end[0]) / 2, rtol=1e-6)
-    losses = objectives.loss_along_line(model, start, end, *tiny_images, ts=[0.0, 1.0])
-    assert losses[1] < losses[0]
-    for kept, now in zip(end, model.get_weights(), strict=True):  # weights restored
-        np.testing.assert_array_equal(kept, now)
-    with pytest.raises(ValueError, match="same model"):
-        objectives.interpolate(start, end[:-1], 0.5)
-
-
 def test_l2_regularizer_value_and_config():
     weight = np.array([[1.0, -2.0], [0.5, 0.0]], dtype=np.float32)
     penalty = objectives.L2(0.3)

@@ -217,3 +217,35 @@ def test_launch_buttons_appear_with_a_repository_url(tmp_path):
     if (HTML / "book" / f"{chapter}.html").exists():
         built = (HTML / "book" / f"{chapter}.html").read_text(encoding="utf-8")
         assert "mybinder.org" not in built and "colab.research.google.com/github" not in built
+
+
+def _root_conftest():
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_chapters_run_by_the_book_build_are_recognised(tmp_path):
+    """nbval skips a chapter only when the book build executed this very code with this key."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    executed_by_book_build = _root_conftest().executed_by_book_build
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(notebook, path)
+    build = tmp_path / "_build"
+    assert not executed_by_book_build(path, "key-1", build)  # nothing built
+    (build / ".jupyter_cache").mkdir(parents=True)
+    (build / ".book-key").write_text("key-1\n")
+    assert not executed_by_book_build(path, "key-1", build)  # built, but not this chapter
+    get_cache(build / ".jupyter_cache").cache_notebook_bundle(
+        CacheBundleIn(notebook, str(path)), check_validity=False)
+    assert executed_by_book_build(path, "key-1", build)
+    assert not executed_by_book_build(path, "key-2", build)  # the package or the pins changed
+    notebook.cells[0].source = "x = 2"
+    nbformat.write(notebook, path)
+    assert not executed_by_book_build(path, "key-1", build)  # the chapter's code changed

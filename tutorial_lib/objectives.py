@@ -167,38 +167,6 @@ def fine_tune_with_penalty(
     return model
 
 
-def interpolate(start: Sequence[np.ndarray], end: Sequence[np.ndarray], t: float) -> list[np.ndarray]:
-    """The weights :math:`\\theta_0 + t(\\theta^* - \\theta_0)` (``t = 0`` start, ``t = 1`` end).
-
-    Raises
-    ------
-    ValueError
-        If the two weight lists do not have the same shapes.
-    """
-    if len(start) != len(end) or any(np.shape(a) != np.shape(b) for a, b in zip(start, end, strict=False)):
-        raise ValueError("start and end must be weight lists of the same model")
-    return [np.asarray(a) + t * (np.asarray(b) - np.asarray(a)) for a, b in zip(start, end, strict=True)]
-
-
-def loss_along_line(
-    model: keras.Model, start: Sequence[np.ndarray], end: Sequence[np.ndarray],
-    x: np.ndarray, y: np.ndarray, ts: Sequence[float] = tuple(np.linspace(-0.25, 1.25, 25)),
-) -> np.ndarray:
-    """Cross-entropy of ``model`` on ``(x, y)`` at :func:`interpolate` ``(start, end, t)`` for each t.
-
-    The model's own weights are restored afterwards.
-    """
-    saved = model.get_weights()
-    losses = []
-    try:
-        for t in ts:
-            model.set_weights(interpolate(start, end, float(t)))
-            losses.append(cross_entropy(predict_proba(model, x), y))
-    finally:
-        model.set_weights(saved)
-    return np.asarray(losses)
-
-
 def losses_at(model: keras.Model, weight_lists: Sequence[Sequence[np.ndarray]], x: np.ndarray,
               y: np.ndarray) -> np.ndarray:
     """Cross-entropy of ``model`` on ``(x, y)`` with each of ``weight_lists`` loaded in turn.
