@@ -6,15 +6,18 @@ job it is, listed in ``CHANGES_ITS_MODEL``.
 """
 
 import inspect
+import tempfile
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tutorial_lib import (
     backbones,
     batchnorm,
     distillation,
+    feature_shards,
     features,
     fine_tuning,
     forgetting,
@@ -29,7 +32,7 @@ from tutorial_lib import (
 )
 
 MODULES = (features, models, objectives, pretrained, training, transfer, vgg16_heads, shift, forgetting,
-           distillation, peft, batchnorm, backbones, fine_tuning)
+           distillation, peft, batchnorm, backbones, fine_tuning, feature_shards)
 MODEL_TYPES = ("keras.Model", "keras.Sequential")
 
 # Functions whose documented purpose is to change the model in place.
@@ -63,6 +66,10 @@ def _calls(task, source, vgg_base):
         "features.train_head": lambda: features.train_head(
             small, x, np.eye(small.output_shape[-1])[y % small.output_shape[-1]], epochs=1),
         "features.train_step": lambda: features.train_step(small, keras.optimizers.Adam()),
+        "feature_shards.write_feature_shards": lambda: feature_shards.write_feature_shards(
+            vgg_base, [(np.zeros((2, 32, 32, 3), dtype=np.float32), np.array([0, 1]))], tempfile.mkdtemp()),
+        "feature_shards.train_head_on_stream": lambda: feature_shards.train_head_on_stream(
+            small, tf.data.Dataset.from_tensor_slices((x, y % small.output_shape[-1])).batch(4), epochs=1),
         "vgg16_heads.on_top": lambda: vgg16_heads.on_top(
             vgg_base, vgg16_heads.gap_head(vgg_base.output_shape[1:])),
         "vgg16_heads.tail": lambda: vgg16_heads.tail(vgg_base, "block5_conv1"),

@@ -43,6 +43,8 @@ backbones
     ``keras.applications`` backbones described offline: size, depth, preprocessing, speed.
 pipelines
     Image files read by a Python loop and by a ``tf.data`` pipeline.
+feature_shards
+    Features of a frozen base written to TFRecord shards; heads trained from a ``tf.data`` stream.
 workers
     Several ``MultiWorkerMirroredStrategy`` worker processes on this machine, with a time limit.
 flops
