@@ -2,8 +2,8 @@
 #   make book   execute the chapters and build the HTML book (_build/html/index.html)
 #   make test   run the unit tests, the repository checks and every chapter under nbval, and
 #               (when a book is built and Chromium is installed) open every page in a browser;
-#               chapters that the current book build already executed are not run again
-#               (conftest.py; BOOK_REUSE=0 runs them all)
+#               each chapter that passes is stored in the book's execution cache (conftest.py),
+#               so a 'make book' after it does not execute the chapter again
 # and three more:
 #   make lab           open the chapters in JupyterLab
 #   make book-student  the book without solutions, for students (_build/student/_build/html)
@@ -75,6 +75,7 @@ lab: $(STAMP)
 
 # -rs lists why a test was skipped (the browser test without a built book or without Chromium).
 test: $(STAMP)
+	$(clear_stale_build)
 	BOOK_KEY=$(BOOK_KEY) $(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -v -rs
 
 test-browser: $(STAMP)

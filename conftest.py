@@ -1,57 +1,85 @@
-"""Chapters that the book build has already executed are not executed again under nbval.
+"""A chapter that runs to the end under nbval is handed to the book build, so it runs once.
 
-``make book`` executes every chapter through Jupyter Book's execution cache
-(``_build/.jupyter_cache``), with warnings as errors: a cell that raises (other than the cells
-tagged ``raises-exception``) fails the build, and only chapters that ran to the end are cached.
-The Makefile clears that cache whenever ``tutorial_lib`` or the pinned requirements change and
-passes the key it used as ``BOOK_KEY``. When a chapter's code matches a cached execution made with
-the same key, running it again under nbval would repeat the same check, so its cells are skipped
-with the reason. ``make test`` without a current book build (or ``BOOK_REUSE=0``) executes every
-chapter.
+``make test`` executes every chapter under nbval (``--nbval-lax``: every cell must run without
+an error, except the cells tagged ``raises-exception``). When all of a chapter's code cells have
+passed, this plugin stores the notebook with the outputs nbval received from the kernel in Jupyter
+Book's execution cache (``_build/.jupyter_cache``), exactly as Jupyter Book stores a notebook it
+has executed itself. ``make book`` then finds the chapter there and does not execute it again.
+
+The Makefile passes ``BOOK_KEY`` (a hash of ``tutorial_lib`` and the pinned requirements) and
+clears the execution cache when the key changes, so a stored chapter always ran with the current
+package and pins. Without ``BOOK_KEY`` (``pytest`` run by hand) nothing is stored.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-BUILD = ROOT / "_build"
+BOOK = ROOT / "book"
+CACHE = ROOT / "_build" / ".jupyter_cache"
+
+# For each chapter: the nbval file item and, per code cell number, the outputs of a passed run.
+_files: dict[Path, pytest.Item] = {}
+_outputs: dict[Path, dict[int, list]] = {}
+_started: dict[Path, float] = {}
 
 
-def executed_by_book_build(notebook: Path, book_key: str | None = None,
-                           build: Path = BUILD) -> bool:
-    """Whether the book build in ``build`` has executed ``notebook``'s current code without error,
-    with the package and requirements that ``book_key`` stands for."""
-    book_key = os.environ.get("BOOK_KEY") if book_key is None else book_key
-    key_file, cache_folder = build / ".book-key", build / ".jupyter_cache"
-    if not book_key or not key_file.exists() or not cache_folder.exists():
-        return False
-    if key_file.read_text().strip() != book_key:
-        return False
-    import nbformat
+def executed_notebook(notebook, outputs: dict[int, list]):
+    """A copy of ``notebook`` (nbformat) with ``outputs[i]`` as the outputs of its i-th code cell,
+    or None unless every code cell has outputs from a passed run."""
+    import copy
+
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if set(outputs) != set(range(len(code_cells))):
+        return None
+    executed = copy.deepcopy(notebook)
+    count = 0
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            cell.outputs = outputs[count]
+            count += 1
+            cell.execution_count = count
+            for output in cell.outputs:
+                if output.get("output_type") == "execute_result":
+                    output["execution_count"] = count
+    return executed
+
+
+def store_in_book_cache(notebook, path: Path, seconds: float, cache: Path = CACHE) -> None:
+    """Store an executed notebook in Jupyter Book's execution cache, as Jupyter Book does."""
     from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
 
-    try:
-        get_cache(cache_folder).match_cache_notebook(nbformat.read(notebook, as_version=4))
-    except KeyError:
-        return False
-    return True
+    get_cache(cache).cache_notebook_bundle(
+        CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
+        check_validity=False, overwrite=True)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("BOOK_REUSE", "1") == "0":
+def _chapter(item: pytest.Item) -> Path | None:
+    path = Path(str(item.path))
+    return path if path.suffix == ".ipynb" and path.parent == BOOK else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    path = _chapter(item)
+    if path is None or not os.environ.get("BOOK_KEY"):
         return
-    verdicts: dict[Path, bool] = {}
-    for item in items:
-        path = Path(str(item.path))
-        if path.suffix != ".ipynb" or path.parent != ROOT / "book":
-            continue
-        if path not in verdicts:
-            verdicts[path] = executed_by_book_build(path)
-        if verdicts[path]:
-            item.add_marker(pytest.mark.skip(
-                reason="executed without error by the book build with this code and package "
-                       "(_build/.jupyter_cache); BOOK_REUSE=0 runs it again"))
+    report = outcome.get_result()
+    _files.setdefault(path, item.parent)
+    _started.setdefault(path, time.perf_counter())
+    if report.when == "call" and report.passed:
+        _outputs.setdefault(path, {})[item.cell_num] = list(item.test_outputs or [])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for path, outputs in _outputs.items():
+        executed = executed_notebook(_files[path].nb, outputs)
+        if executed is not None:
+            store_in_book_cache(executed, path, time.perf_counter() - _started[path])

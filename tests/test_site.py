@@ -226,26 +226,31 @@ def _root_conftest():
     return module
 
 
-def test_chapters_run_by_the_book_build_are_recognised(tmp_path):
-    """nbval skips a chapter only when the book build executed this very code with this key."""
+def test_a_chapter_run_under_nbval_is_stored_for_the_book_build(tmp_path):
+    """The outputs nbval received become a cached execution that Jupyter Book's cache matches."""
     import nbformat
     from jupyter_cache import get_cache
-    from jupyter_cache.base import CacheBundleIn
 
-    executed_by_book_build = _root_conftest().executed_by_book_build
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    plugin = _root_conftest()
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A chapter"), nbformat.v4.new_code_cell("print(1)"),
+        nbformat.v4.new_code_cell("2")])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "chapter.ipynb"
-    nbformat.write(notebook, path)
-    build = tmp_path / "_build"
-    assert not executed_by_book_build(path, "key-1", build)  # nothing built
-    (build / ".jupyter_cache").mkdir(parents=True)
-    (build / ".book-key").write_text("key-1\n")
-    assert not executed_by_book_build(path, "key-1", build)  # built, but not this chapter
-    get_cache(build / ".jupyter_cache").cache_notebook_bundle(
-        CacheBundleIn(notebook, str(path)), check_validity=False)
-    assert executed_by_book_build(path, "key-1", build)
-    assert not executed_by_book_build(path, "key-2", build)  # the package or the pins changed
-    notebook.cells[0].source = "x = 2"
-    nbformat.write(notebook, path)
-    assert not executed_by_book_build(path, "key-1", build)  # the chapter's code changed
+    outputs = {0: [nbformat.v4.new_output("stream", name="stdout", text="1\n")],
+               1: [nbformat.v4.new_output("execute_result", data={"text/plain": "2"})]}
+    assert _root_conftest().executed_notebook(notebook, {0: outputs[0]}) is None  # a cell not run
+    executed = plugin.executed_notebook(notebook, outputs)
+    nbformat.validate(executed)
+    assert notebook.cells[1].outputs == []  # the notebook passed in is unchanged
+    assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [1, 2]
+    plugin.store_in_book_cache(executed, tmp_path / "chapter.ipynb", 1.5, cache=tmp_path / "cache")
+    cache = get_cache(tmp_path / "cache")
+    record = cache.match_cache_notebook(notebook)  # what the book build looks up
+    assert record.data["execution_seconds"] == 1.5
+    _, merged = cache.merge_match_into_notebook(notebook)
+    assert merged.cells[1].outputs[0]["text"] == "1\n"
+    assert merged.cells[2].outputs[0]["data"]["text/plain"] == "2"
+    changed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(3)")],
+                                       metadata=notebook.metadata)
+    with pytest.raises(KeyError):
+        cache.match_cache_notebook(changed)  # other code: executed again by the build
