@@ -37,12 +37,18 @@ def executed_notebook(notebook, outputs: dict[int, list]):
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     if set(outputs) != set(range(len(code_cells))):
         return None
+    from IPython.core.displayhook import DisplayHook
+
     executed = copy.deepcopy(notebook)
     count = 0
     for cell in executed.cells:
         if cell.cell_type == "code":
             cell.outputs = outputs[count]
             count += 1
+            # nbval runs cells with store_history=False, so IPython cannot see a final ';' and
+            # shows the value anyway; drop it, as a notebook front end would not show it.
+            if DisplayHook.semicolon_at_end_of_expression(cell.source):
+                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "execute_result"]
             cell.execution_count = count
             for output in cell.outputs:
                 if output.get("output_type") == "execute_result":
