@@ -13,6 +13,7 @@ package and pins. Without ``BOOK_KEY`` (``pytest`` run by hand) nothing is store
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from pathlib import Path
@@ -32,8 +33,6 @@ _started: dict[Path, float] = {}
 def executed_notebook(notebook, outputs: dict[int, list]):
     """A copy of ``notebook`` (nbformat) with ``outputs[i]`` as the outputs of its i-th code cell,
     or None unless every code cell has outputs from a passed run."""
-    import copy
-
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     if set(outputs) != set(range(len(code_cells))):
         return None

@@ -247,7 +247,7 @@ def test_a_chapter_run_under_nbval_is_stored_for_the_book_build(tmp_path):
     outputs = {0: [nbformat.v4.new_output("stream", name="stdout", text="1\n")],
                1: [nbformat.v4.new_output("execute_result", data={"text/plain": "2"})],
                2: [nbformat.v4.new_output("execute_result", data={"text/plain": "3"})]}
-    assert _root_conftest().executed_notebook(notebook, {0: outputs[0]}) is None  # a cell not run
+    assert plugin.executed_notebook(notebook, {0: outputs[0]}) is None  # a cell not run
     executed = plugin.executed_notebook(notebook, outputs)
     nbformat.validate(executed)
     assert notebook.cells[1].outputs == []  # the notebook passed in is unchanged
