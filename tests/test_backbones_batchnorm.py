@@ -18,9 +18,10 @@ def test_vgg_preprocessing_is_bgr_minus_means():
     np.testing.assert_allclose(backbones.preprocess("EfficientNetB0", np.full((1, 2, 2, 3), 0.5)), 127.5)
 
 
-@pytest.mark.parametrize("name, size", [("ResNet9000", None), ("VGG16", 16), ("VGG16", 64.0)])
-def test_build_rejects_bad_arguments(name, size):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("name, size, error", [("ResNet9000", None, ValueError), ("VGG16", 16, ValueError),
+                                               ("VGG16", 64.0, TypeError)])
+def test_build_rejects_bad_arguments(name, size, error):
+    with pytest.raises(error):
         backbones.build(name, size)
 
 
@@ -49,8 +50,8 @@ def test_bn_cnn_layers_and_bad_classes():
     model = batchnorm.bn_cnn(3)
     assert [layer.name for layer in model.layers][:3] == ["conv1", "bn1", "relu1"]
     assert model.output_shape == (None, 3)
-    for bad in (1, True, 2.5):
-        with pytest.raises(ValueError):
+    for bad, error in ((1, ValueError), (True, TypeError), (2.5, TypeError)):
+        with pytest.raises(error, match="num_classes"):
             batchnorm.bn_cnn(bad)
 
 

@@ -115,8 +115,8 @@ def test_train_head_rejects_bad_inputs():
         features.train_head(head, x[..., :3], one_hot, epochs=1)
     with pytest.raises(ValueError, match="one-hot"):
         features.train_head(head, x, np.arange(6) % 3, epochs=1)
-    for bad in (0, 1.5, True):
-        with pytest.raises(ValueError, match="epochs"):
+    for bad, error in ((0, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="epochs"):
             features.train_head(head, x, one_hot, epochs=bad)
     with pytest.raises(ValueError, match="batch_size"):
         features.train_head(head, x, one_hot, epochs=1, batch_size=0)

@@ -68,14 +68,15 @@ def test_same_seed_same_run(tiny_images):
     assert run() == run()
 
 
-@pytest.mark.parametrize("arguments, message", [({"epochs": 0}, "epochs"), ({"patience": 1.5}, "patience"),
-                                                ({"learning_rate": 0}, "learning_rate"),
-                                                ({"checkpoint": "best.h5"}, "weights.h5")])
-def test_fit_refuses_bad_arguments(tiny_images, arguments, message):
+@pytest.mark.parametrize("arguments, error, message", [
+    ({"epochs": 0}, ValueError, "epochs"), ({"patience": 1.5}, TypeError, "patience"),
+    ({"learning_rate": 0}, ValueError, "learning_rate"),
+    ({"checkpoint": "best.h5"}, ValueError, "weights.h5")])
+def test_fit_refuses_bad_arguments(tiny_images, arguments, error, message):
     x, y = tiny_images
     model = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.Flatten(),
                               keras.layers.Dense(2, activation="softmax")])
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         fine_tuning.fit_with_early_stopping(model, (x, y), (x, y), **arguments)
 
 

@@ -59,10 +59,10 @@ def test_lora_model_trains_only_adapters_and_head(trained, tiny_images):
     np.testing.assert_allclose(body(x[:4]), source_body(x[:4]), atol=1e-5)
 
 
-@pytest.mark.parametrize("rank, layers",
-                         [(0, ("dense",)), (2, ("nope",)), (2, ("pool1",)), (True, ("dense",))])
-def test_lora_model_rejects_bad_arguments(trained, rank, layers):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("rank, layers, error", [(0, ("dense",), ValueError), (2, ("nope",), ValueError),
+                                                (2, ("pool1",), ValueError), (True, ("dense",), TypeError)])
+def test_lora_model_rejects_bad_arguments(trained, rank, layers, error):
+    with pytest.raises(error):
         peft.lora_model(trained, 2, rank=rank, layers=layers)
 
 

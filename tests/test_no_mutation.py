@@ -60,6 +60,8 @@ def _calls(task, source, vgg_base):
         "objectives.losses_at": lambda: objectives.losses_at(small, [small.get_weights()], x, y),
         "objectives.fine_tune_with_penalty": lambda: objectives.fine_tune_with_penalty(
             small, x, y, 5, penalty="l2sp", **few),
+        "objectives.compare_penalties": lambda: objectives.compare_penalties(task, small, 1, seeds=(0,),
+                                                                             penalties=("l2sp",), **few),
         "features.layer_outputs": lambda: features.layer_outputs(vgg_base, ("block1_pool",)),
         "features.compute_features": lambda: features.compute_features(
             vgg_base, np.zeros((2, 32, 32, 3), dtype=np.float32)),

@@ -122,3 +122,16 @@ def test_checkpoints_and_losses_at_reject_bad_input(tiny_images):
     model = models.small_cnn(2, seed=0)
     with pytest.raises(ValueError, match="at least one"):
         objectives.losses_at(model, [], *tiny_images)
+
+
+def test_compare_penalties_runs_every_penalty_and_seed_and_measures_the_drift(task, source):
+    before = [w.copy() for w in source.model.get_weights()]
+    rows = objectives.compare_penalties(task, source.model, 2, seeds=(0, 1), penalties=("none", "l2sp"),
+                                        alpha=10.0, steps=40, learning_rate=3e-3)
+    assert [(r["method"], r["seed"]) for r in rows] == [("none", 0), ("l2sp", 0), ("none", 1), ("l2sp", 1)]
+    assert all(r["labels_per_class"] == 2 and 0.0 <= r["accuracy"] <= 1.0 for r in rows)
+    drift = {(r["method"], r["seed"]): r["drift"] for r in rows}
+    assert all(drift[("l2sp", s)] < drift[("none", s)] for s in (0, 1)) and drift[("none", 0)] > 0, drift
+    assert all(np.array_equal(a, b) for a, b in zip(before, source.model.get_weights(), strict=True))
+    with pytest.raises(ValueError, match="unknown penalties"):
+        objectives.compare_penalties(task, source.model, 2, penalties=("l1",))

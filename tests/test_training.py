@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -153,6 +156,27 @@ def test_train_under_a_strategy_matches_one_device(tiny_images):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def test_a_copy_kept_under_a_strategy_starts_every_run_afresh(tiny_images):
+    import tensorflow as tf
+
+    x, y = tiny_images
+    training.clear_compiled_models()
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    runs = []
+    for learning_rate in (1e-2, 1e-3, 1e-3):  # the last two: same run, on the kept copy
+        model = models.small_cnn(2, seed=1)
+        training.train(model, x, y, steps=8, seed=2, learning_rate=learning_rate, strategy=strategy)
+        runs.append(model.get_weights())
+    assert len(training._COMPILED_UNDER) == 1  # one copy served the three runs
+    training.clear_compiled_models()
+    fresh = models.small_cnn(2, seed=1)
+    training.train(fresh, x, y, steps=8, seed=2, learning_rate=1e-3, strategy=strategy)
+    for a, b, c in zip(runs[1], runs[2], fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, atol=1e-6)
+    assert not all(np.allclose(a, b) for a, b in zip(runs[0], runs[1], strict=True))
+
+
 def test_train_rejects_a_strategy_that_is_not_one(tiny_images):
     with pytest.raises(TypeError, match="tf.distribute.Strategy"):
         training.train(models.small_cnn(2), *tiny_images, steps=1, strategy="mirrored")
@@ -198,3 +222,20 @@ def test_equal_penalties_share_a_compiled_copy_and_different_ones_do_not(tiny_im
     for a, b in zip(trained[0], trained[1], strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(trained[0][2], trained[2][2])
+
+
+def test_a_seeded_run_repeats_bit_for_bit_in_a_fresh_process():
+    # What repro.seed_everything promises: the same seed gives the same weights in a new process.
+    script = (
+        "import hashlib, numpy as np\n"
+        "from tutorial_lib import models, repro, training\n"
+        "repro.seed_everything(0)\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = rng.random((64, 24, 24, 1), dtype=np.float32); y = np.arange(64) % 3\n"
+        "model = models.small_cnn(3, seed=1)\n"
+        "training.train(model, x, y, steps=30, seed=2)\n"
+        "print(hashlib.sha256(b''.join(w.tobytes() for w in model.get_weights())).hexdigest())\n"
+    )
+    digests = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              check=True).stdout.split()[-1] for _ in range(2)}
+    assert len(digests) == 1, digests

@@ -14,6 +14,8 @@ import time
 import keras
 import numpy as np
 
+from tutorial_lib.checks import check_int
+
 #: Backbone name: (constructor in ``keras.applications``, its module, default input side in pixels).
 BACKBONES = {
     "VGG16": ("VGG16", "vgg16", 224),
@@ -35,11 +37,12 @@ def build(name: str, image_size: int | None = None) -> keras.Model:
     ------
     ValueError
         If ``name`` is unknown or ``image_size`` is below 32.
+    TypeError
+        If ``image_size`` is not an integer.
     """
     constructor, _, default = _check_name(name)
     size = default if image_size is None else image_size
-    if isinstance(size, bool) or not isinstance(size, int) or size < 32:
-        raise ValueError(f"image_size must be an int of at least 32, got {image_size!r}")
+    size = check_int("image_size", size, minimum=32)
     return getattr(keras.applications, constructor)(weights=None, include_top=False,
                                                    input_shape=(size, size, 3))
 

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from tutorial_lib import cache, training
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import TransferTask
 
 
@@ -32,9 +33,10 @@ def bn_cnn(num_classes: int, input_shape: Sequence[int] = (24, 24, 1), *, seed: 
     ------
     ValueError
         If ``num_classes`` is below 2.
+    TypeError
+        If ``num_classes`` is not an integer.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int of at least 2, got {num_classes!r}")
+    check_int("num_classes", num_classes, minimum=2)
     layers = keras.layers
 
     def glorot(offset: int) -> keras.initializers.Initializer:

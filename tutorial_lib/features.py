@@ -28,6 +28,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from tutorial_lib import cache, models, pretrained, training, vgg16_heads
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import check_labels, sample_per_class
 
 #: The classifiers :func:`probe_accuracy` can train on features.
@@ -60,7 +61,7 @@ def compute_features(
     Raises
     ------
     ValueError
-        If ``images`` does not match the base's input shape, ``batch_size`` is not positive, or
+        If ``images`` does not match the base's input shape, ``batch_size`` is below 1, or
         a layer is unknown.
     """
     layer_names = tuple(layer_names)
@@ -68,8 +69,7 @@ def compute_features(
     if images.ndim != 4 or tuple(images.shape[1:]) != tuple(base.input_shape[1:]):
         raise ValueError(f"images must have shape (n, {', '.join(map(str, base.input_shape[1:]))}), "
                          f"got {images.shape}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size)
     extractor = layer_outputs(base, layer_names)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in layer_names}
     for start in range(0, len(images), batch_size):
@@ -165,7 +165,9 @@ def train_head(
     ------
     ValueError
         If ``x`` does not match the head's input, ``y_one_hot`` is not one row per example with
-        one column per output, or ``epochs``/``batch_size`` are not positive ints.
+        one column per output, or ``epochs``/``batch_size`` are below 1.
+    TypeError
+        If ``epochs`` or ``batch_size`` is not an integer.
     """
     x = np.asarray(x, dtype=np.float32)
     y_one_hot = np.asarray(y_one_hot, dtype=np.float32)
@@ -175,9 +177,7 @@ def train_head(
     if y_one_hot.shape != (len(x), head.output_shape[-1]):
         raise ValueError(f"y_one_hot must be one-hot labels of shape ({len(x)}, "
                          f"{head.output_shape[-1]}), got {y_one_hot.shape}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    epochs, batch_size = check_int("epochs", epochs), check_int("batch_size", batch_size)
     model = keras.models.clone_model(head)
     model.set_weights(head.get_weights())
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tutorial_lib import vgg16_heads
+from tutorial_lib.checks import check_int
 from tutorial_lib.data import check_labels
 
 
@@ -141,12 +142,13 @@ def fit_with_early_stopping(
     ValueError
         If a count is below 1, the learning rate is not positive, or the checkpoint path does
         not end in ``.weights.h5``.
+    TypeError
+        If a count is not an integer.
     """
     train, validation = _check_split("train", train), _check_split("validation", validation)
     for name, value in (("epochs", epochs), ("patience", patience), ("batch_size", batch_size),
                         ("steps_per_epoch", steps_per_epoch)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an int of at least 1, got {value!r}")
+        check_int(name, value)
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
@@ -185,8 +187,7 @@ def top_block_classifier(
     ``features.layer_outputs(vgg16, ("block4_pool",))``. The head is
     ``GlobalAveragePooling2D`` then ``Dense(num_classes, softmax)``. ``base`` is not changed.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int of at least 2, got {num_classes!r}")
+    check_int("num_classes", num_classes, minimum=2)
     block = vgg16_heads.tail(base, first_layer)
     head = [keras.layers.GlobalAveragePooling2D(name="gap"),
             keras.layers.Dense(num_classes, activation="softmax", name="head",
@@ -267,8 +268,7 @@ def augmented_classifier(
     Every epoch sees new versions of the training images, so the base must run on them every
     epoch: the features cannot be computed once. ``base`` itself is not changed.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int of at least 2, got {num_classes!r}")
+    check_int("num_classes", num_classes, minimum=2)
     frozen = _copy(base)
     frozen.trainable = False
     images = keras.Input(base.input_shape[1:])

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from tutorial_lib import models, training
-from tutorial_lib.data import check_labels
+from tutorial_lib.data import TransferTask, check_labels
 from tutorial_lib.training import check_inputs, predict_proba
 
 PENALTIES = ("none", "l2", "l2sp")
@@ -165,6 +165,44 @@ def fine_tune_with_penalty(
     training.train(model, x, y, steps=steps, learning_rate=learning_rate, batch_size=batch_size,
                    seed=seed)
     return model
+
+
+def compare_penalties(
+    task: TransferTask, source: keras.Sequential, labels_per_class: int,
+    seeds: Sequence[int] = (0, 1, 2), penalties: Sequence[str] = PENALTIES, **options,
+) -> list[dict]:
+    """:func:`fine_tune_with_penalty` with each penalty, on the same few labels for each seed.
+
+    ``options`` go to :func:`fine_tune_with_penalty` (``alpha``, ``steps``, ...); ``source`` is
+    not changed.
+
+    Returns
+    -------
+    list of dict
+        One row per run: ``method`` (the penalty), ``labels_per_class``, ``seed``, ``accuracy``
+        on the target test set, and ``drift``: the largest change of a single weight in the
+        shared layers' kernels (``conv1`` to ``dense``), how far the penalty let them move.
+
+    Raises
+    ------
+    ValueError
+        If a penalty is not one of :data:`PENALTIES`.
+    """
+    unknown = [name for name in penalties if name not in PENALTIES]
+    if unknown:
+        raise ValueError(f"unknown penalties {unknown}; choose from {list(PENALTIES)}")
+    shared = ("conv1", "conv2", "conv3", "dense")
+    rows = []
+    for seed in seeds:
+        x, y = task.few_labels(labels_per_class, seed=seed)
+        for penalty in penalties:
+            tuned = fine_tune_with_penalty(source, x, y, task.n_target_classes, penalty=penalty,
+                                           seed=int(seed), **options)
+            drift = max(float(np.abs(tuned.get_layer(name).kernel.numpy()
+                                     - source.get_layer(name).kernel.numpy()).max()) for name in shared)
+            rows.append({"method": penalty, "labels_per_class": int(labels_per_class), "seed": int(seed),
+                         "accuracy": training.accuracy(tuned, *task.target_test), "drift": drift})
+    return rows
 
 
 def losses_at(model: keras.Model, weight_lists: Sequence[Sequence[np.ndarray]], x: np.ndarray,

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from tutorial_lib import models
+from tutorial_lib.checks import check_int
 from tutorial_lib.training import fit_in_steps
 
 
@@ -41,9 +42,10 @@ def lora_model(
     ------
     ValueError
         If ``rank`` is below 1, or a layer is unknown, has no kernel, or is the head.
+    TypeError
+        If ``rank`` is not an integer.
     """
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-        raise ValueError(f"rank must be a positive int, got {rank!r}")
+    rank = check_int("rank", rank)
     model = models.with_new_head(source, num_classes, seed=seed)
     names = [layer.name for layer in model.layers[:-1]]
     unknown = [name for name in layers if name not in names]

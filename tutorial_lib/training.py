@@ -41,6 +41,8 @@ from tutorial_lib.data import check_labels
 # Several steps per call into the graph: the same numbers, less Python overhead per step.
 _STEPS_PER_EXECUTION = 10
 _COMPILED: dict[str, tuple[keras.Model, list[np.ndarray]]] = {}
+# The same, for copies built under a tf.distribute strategy (which is kept to check identity).
+_COMPILED_UNDER: dict[str, tuple[tf.distribute.Strategy, keras.Model, list[np.ndarray]]] = {}
 
 
 def _architecture_key(model: keras.Model, batch_size: int) -> str:
@@ -92,13 +94,22 @@ def _penalised_copy(model: keras.Model, learning_rate: float,
 
 def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int,
                    strategy: tf.distribute.Strategy | None = None) -> keras.Model:
-    if strategy is not None:
-        # Variables created in the strategy's scope are mirrored on its replicas: a fresh copy
-        # (with the model's penalties, if any) built and compiled there. One step per call:
-        # Keras 3.15's multi-step loop fails under MirroredStrategy with two replicas.
-        with strategy.scope():
-            return _penalised_copy(model, learning_rate, steps_per_execution=1)
     key = _architecture_key(model, batch_size)
+    if strategy is not None:
+        # Variables created in the strategy's scope are mirrored on its replicas: a copy (with
+        # the model's penalties, if any) built and compiled there, kept for later runs under
+        # the same strategy. One step per call: Keras 3.15's multi-step loop fails under
+        # MirroredStrategy with two replicas.
+        key = f"{id(strategy)}:{key}{_penalty_key(model)}"
+        held = _COMPILED_UNDER.get(key)
+        if held is None or held[0] is not strategy:
+            with strategy.scope():
+                twin = _penalised_copy(model, learning_rate, steps_per_execution=1)
+            held = _COMPILED_UNDER[key] = (strategy, twin, [v.numpy() for v in twin.optimizer.variables])
+        _, twin, fresh_state = held
+        with strategy.scope():
+            _reset(twin, fresh_state, learning_rate, model)
+        return twin
     if any(weight.regularizer is not None for weight in model.weights):
         # A penalty's numbers (L2-SP's reference weights) are traced into the training graph:
         # a penalised model shares a copy only with models that carry the same penalties.
@@ -110,16 +121,23 @@ def _compiled_copy(model: keras.Model, learning_rate: float, batch_size: int,
         twin = keras.models.clone_model(model)
         _COMPILED[key] = (twin, _compile(twin, learning_rate))
     twin, fresh_state = _COMPILED[key]
+    _reset(twin, fresh_state, learning_rate, model)
+    return twin
+
+
+def _reset(twin: keras.Model, fresh_state: list[np.ndarray], learning_rate: float,
+           model: keras.Model) -> None:
+    """A kept copy made ready for a new run: a fresh optimizer, the rate, ``model``'s weights."""
     for variable, value in zip(twin.optimizer.variables, fresh_state, strict=True):
         variable.assign(value)
     twin.optimizer.learning_rate.assign(learning_rate)
     twin.set_weights(model.get_weights())
-    return twin
 
 
 def clear_compiled_models() -> None:
     """Forget the compiled copies that :func:`train` keeps (frees their memory)."""
     _COMPILED.clear()
+    _COMPILED_UNDER.clear()
 
 
 def check_inputs(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
