@@ -1,8 +1,8 @@
 """The README's local path works: JupyterLab starts on localhost, serves its page, and runs a
 chapter in a kernel started through the server (REST API + the kernel's websocket), then stops.
 
-One chapter (``$BOOK_LAB_CHAPTER``, default the first one) is enough: every chapter also runs
-under nbval in this test suite.
+One chapter (``$BOOK_LAB_CHAPTER``, default the shortest one, *Tools and resources*) is enough:
+every chapter also runs under nbval in this test suite.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTER = os.environ.get("BOOK_LAB_CHAPTER", "what-is-transfer-learning")
+CHAPTER = os.environ.get("BOOK_LAB_CHAPTER", "tools-and-resources")
 CELL_TIMEOUT = 600  # seconds; a loaded 2-core machine is slow
 
 
