@@ -19,7 +19,7 @@ are shared only between models whose penalties are equal (same kind, strength an
 
 Strategies: with ``strategy=`` (a ``tf.distribute.Strategy``) the copy is built and compiled
 in the strategy's scope, so ``fit`` splits each batch among the replicas and all-reduces the
-gradients (taught in *Scaling up*).
+gradients (taught in *Scaling up*); it is kept for later runs under the same strategy, as above.
 
 Taught in: *What is transfer learning?*
 """
