@@ -40,3 +40,10 @@ def test_no_module_imports_another_modules_private_names():
                                      "plots", "pretrained", "quiet", "repro", "results", "training",
                                      "transfer"} and node.attr.startswith("_"):
                     raise AssertionError(f"{path.name} uses {node.value.id}.{node.attr}")
+
+
+def test_check_known_names_the_unknown_values_and_the_allowed_ones():
+    checks.check_known("methods", ["a", "b", "a"], ("a", "b"))  # repeats are allowed
+    checks.check_known("methods", [], ("a",))
+    with pytest.raises(ValueError, match=r"unknown penalties \['l1'\]; choose from \['none', 'l2'\]"):
+        checks.check_known("penalties", ["none", "l1"], ("none", "l2"))

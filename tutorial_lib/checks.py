@@ -5,6 +5,7 @@ Taught in: *What is transfer learning?*
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,3 +39,18 @@ def check_int(name: str, value: Any, minimum: int | None = 1) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
+
+
+def check_known(name: str, values: Iterable[Any], allowed: Sequence[Any]) -> None:
+    """Raise if any of ``values`` is not one of ``allowed``; ``name`` says what they are.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown values and the allowed ones.
+
+    >>> check_known("methods", ["feature sharing"], ["from scratch", "feature sharing"])
+    """
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {name} {unknown}; choose from {list(allowed)}")

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from tutorial_lib import models, training
+from tutorial_lib.checks import check_known
 from tutorial_lib.data import TransferTask, check_labels
 from tutorial_lib.training import check_inputs, predict_proba
 
@@ -188,9 +189,7 @@ def compare_penalties(
     ValueError
         If a penalty is not one of :data:`PENALTIES`.
     """
-    unknown = [name for name in penalties if name not in PENALTIES]
-    if unknown:
-        raise ValueError(f"unknown penalties {unknown}; choose from {list(PENALTIES)}")
+    check_known("penalties", penalties, PENALTIES)
     shared = ("conv1", "conv2", "conv3", "dense")
     rows = []
     for seed in seeds:

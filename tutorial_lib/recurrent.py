@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from tutorial_lib import cache, models, training, transfer
-from tutorial_lib.checks import check_int
+from tutorial_lib.checks import check_int, check_known
 from tutorial_lib.data import check_labels, sample_per_class
 from tutorial_lib.reviews import ReviewTask
 
@@ -282,9 +282,7 @@ def compare_text_methods(
     ValueError
         If a method is not one of :data:`TEXT_METHODS`.
     """
-    unknown = [method for method in methods if method not in TEXT_METHODS]
-    if unknown:
-        raise ValueError(f"unknown methods {unknown}; choose from {list(TEXT_METHODS)}")
+    check_known("methods", methods, TEXT_METHODS)
     pool_ids = vectorize(vectorizer, task.target_pool.text)
     test_ids = vectorize(vectorizer, task.target_test.text)
     bases = {"source GRU": source, "language model": language_model}

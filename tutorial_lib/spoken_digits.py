@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from tutorial_lib import cache
-from tutorial_lib.checks import check_int
+from tutorial_lib.checks import check_int, check_known
 from tutorial_lib.data import Split, TransferTask, stratified_split
 
 SAMPLING_RATE = 16000
@@ -61,9 +61,7 @@ def _check_choice(name: str, values: Sequence[str], allowed: Sequence[str]) -> t
     values = tuple(values)
     if not values:
         raise ValueError(f"{name} must not be empty")
-    unknown = [value for value in values if value not in allowed]
-    if unknown:
-        raise ValueError(f"unknown {name} {unknown}; choose from {list(allowed)}")
+    check_known(name, values, allowed)
     if len(set(values)) != len(values):
         raise ValueError(f"{name} must be distinct, got {list(values)}")
     return values

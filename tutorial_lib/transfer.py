@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tutorial_lib import cache, models, training
+from tutorial_lib.checks import check_known
 from tutorial_lib.data import TransferTask
 
 METHODS = ("from scratch", "parameter sharing", "feature sharing")
@@ -266,9 +267,7 @@ def compare_methods(
     """
     _builder(architecture)
     rates = dict(learning_rates or {})
-    unknown = [m for m in [*methods, *rates] if m not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    check_known("methods", [*methods, *rates], METHODS)
     rows = []
     for k in labels_per_class:
         for seed in seeds:
