@@ -25,6 +25,21 @@ def test_two_workers_train_together_and_leave_no_process():
     assert not any(_alive(r["pid"]) for r in results)
 
 
+def test_jobs_side_by_side_give_each_job_its_own_result_and_leave_no_process():
+    two, one = workers.run_jobs([2, 1], steps=3, timeout=240)
+    assert [r["replicas"] for r in two] == [2, 2] and [r["replicas"] for r in one] == [1]
+    assert [r["index"] for r in two] == [0, 1]
+    # The same steps on two workers or one: the same losses, up to the order of the sums.
+    assert two[0]["losses"] == pytest.approx(one[0]["losses"], rel=1e-4)
+    assert not any(_alive(r["pid"]) for r in two + one)
+    with pytest.raises(ValueError, match="at least one job"):
+        workers.run_jobs([])
+    with pytest.raises(TypeError, match="job size"):
+        workers.run_jobs([2, 1.5])
+    with pytest.raises(ValueError, match="timeout"):
+        workers.run_jobs([1], timeout=-1)
+
+
 def test_a_worker_out_of_time_is_stopped(monkeypatch):
     started = []
     popen = workers.subprocess.Popen
@@ -38,6 +53,11 @@ def test_a_worker_out_of_time_is_stopped(monkeypatch):
     with pytest.raises(TimeoutError, match="did not finish within"):
         workers.run_workers(2, steps=3, timeout=0.5)
     assert len(started) == 2
+    assert not any(_alive(pid) for pid in started)
+    started.clear()
+    with pytest.raises(TimeoutError, match="did not finish within"):
+        workers.run_jobs([2, 1], steps=3, timeout=0.5)
+    assert len(started) == 3  # every process of every job started, and every one stopped
     assert not any(_alive(pid) for pid in started)
 
 

@@ -4,7 +4,8 @@
 with its own ``TF_CONFIG`` (the cluster's addresses on 127.0.0.1 and the worker's index), so
 that ``tf.distribute.MultiWorkerMirroredStrategy`` joins them into one training job. Every
 process is killed (with its process group) when the job ends, fails or runs out of time: none
-is left behind.
+is left behind. :func:`run_jobs` starts several such jobs side by side (say, two workers and
+one, to compare them), so that their processes share the wait for Python and TensorFlow to start.
 
 Each worker trains a softmax classifier on scikit-learn's digits for a few steps with a custom
 training loop under the strategy (Keras 3 ``fit`` fails under this strategy on TensorFlow 2.21,
@@ -80,6 +81,48 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def _check_job(steps: int, global_batch: int, timeout: float, method: str) -> None:
+    check_int("steps", steps)
+    check_int("global_batch", global_batch)
+    if method not in ("loop", "fit"):
+        raise ValueError(f"method must be 'loop' or 'fit', got {method!r}")
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout}")
+
+
+def _start_job(ports: Sequence[int], steps: int, global_batch: int, seed: int,
+               method: str) -> list[subprocess.Popen]:
+    """One process per port, each with its ``TF_CONFIG`` (none for a one-worker job)."""
+    processes = []
+    for index in range(len(ports)):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env.pop("TF_CONFIG", None)  # one worker: a local job
+        if len(ports) > 1:
+            env["TF_CONFIG"] = json.dumps(tf_config(ports, index))
+        command = [sys.executable, "-m", "tutorial_lib.workers", "--steps", str(steps),
+                   "--global-batch", str(global_batch), "--seed", str(seed), "--method", method]
+        processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True,
+                                          start_new_session=True))
+    return processes
+
+
+def _collect(processes: Sequence[subprocess.Popen], deadline: float, timeout: float) -> list[dict]:
+    """Every process' JSON result, or an error once the deadline has passed or one failed."""
+    results = []
+    for index, process in enumerate(processes):
+        try:
+            out, err = process.communicate(timeout=max(deadline - time.monotonic(), 0.01))
+        except subprocess.TimeoutExpired as error:
+            raise TimeoutError(f"the {len(processes)} workers did not finish within {timeout} s; "
+                               "all were stopped") from error
+        if process.returncode != 0:
+            raise RuntimeError(f"worker {index} failed (exit code {process.returncode}):\n"
+                               + err[-2000:])
+        results.append({**json.loads(out.strip().splitlines()[-1]), "pid": process.pid})
+    return results
+
+
 def run_workers(
     n_workers: int = 2, *, steps: int = 10, global_batch: int = 64, ports: Sequence[int] | None = None,
     timeout: float = 120.0, seed: int = 0, method: str = "loop",
@@ -116,43 +159,58 @@ def run_workers(
         If a worker fails (its standard error is in the message).
     """
     n_workers = check_int("n_workers", n_workers)
-    steps = check_int("steps", steps)
-    global_batch = check_int("global_batch", global_batch)
-    if method not in ("loop", "fit"):
-        raise ValueError(f"method must be 'loop' or 'fit', got {method!r}")
-    if timeout <= 0:
-        raise ValueError(f"timeout must be positive, got {timeout}")
+    _check_job(steps, global_batch, timeout, method)
     ports = free_ports(n_workers) if ports is None else [check_port_free(p) for p in ports]
     if len(ports) != n_workers or len(set(ports)) != n_workers:
         raise ValueError(f"need {n_workers} distinct ports, got {list(ports)}")
-    processes = []
+    processes: list[subprocess.Popen] = []
     deadline = time.monotonic() + timeout
     try:
-        for index in range(n_workers):
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            env.pop("TF_CONFIG", None)  # one worker: a local job
-            if n_workers > 1:
-                env["TF_CONFIG"] = json.dumps(tf_config(ports, index))
-            command = [sys.executable, "-m", "tutorial_lib.workers", "--steps", str(steps),
-                       "--global-batch", str(global_batch), "--seed", str(seed), "--method", method]
-            processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                              stderr=subprocess.PIPE, text=True,
-                                              start_new_session=True))
-        results = []
-        for index, process in enumerate(processes):
-            try:
-                out, err = process.communicate(timeout=max(deadline - time.monotonic(), 0.01))
-            except subprocess.TimeoutExpired as error:
-                raise TimeoutError(f"the {n_workers} workers did not finish within {timeout} s; "
-                                   "all were stopped") from error
-            if process.returncode != 0:
-                raise RuntimeError(f"worker {index} failed (exit code {process.returncode}):\n"
-                                   + err[-2000:])
-            results.append({**json.loads(out.strip().splitlines()[-1]), "pid": process.pid})
-        return results
+        processes = _start_job(ports, steps, global_batch, seed, method)
+        return _collect(processes, deadline, timeout)
     finally:
         for process in processes:
             _kill(process)
+
+
+def run_jobs(
+    job_sizes: Sequence[int], *, steps: int = 10, global_batch: int = 64, timeout: float = 120.0,
+    seed: int = 0, method: str = "loop",
+) -> list[list[dict]]:
+    """Several independent jobs of :func:`run_workers` at once, e.g. ``[2, 1]``: a two-worker
+    job and a one-worker job with the same arguments, side by side.
+
+    Starting Python and TensorFlow is most of a short job's time; started together, the jobs'
+    processes share that wait. Every process of every job is killed when the call ends, fails
+    or runs out of time (``timeout`` is for all the jobs together); ports are picked free.
+
+    Returns
+    -------
+    list of list of dict
+        For each job, in order, its workers' results as :func:`run_workers` returns them.
+
+    Raises
+    ------
+    TimeoutError, RuntimeError
+        As :func:`run_workers`.
+    """
+    sizes = [check_int("job size", size) for size in job_sizes]
+    if not sizes:
+        raise ValueError("job_sizes must name at least one job")
+    _check_job(steps, global_batch, timeout, method)
+    ports = free_ports(sum(sizes))
+    deadline = time.monotonic() + timeout
+    jobs: list[list[subprocess.Popen]] = []
+    try:
+        first = 0
+        for size in sizes:
+            jobs.append(_start_job(ports[first : first + size], steps, global_batch, seed, method))
+            first += size
+        return [_collect(processes, deadline, timeout) for processes in jobs]
+    finally:
+        for processes in jobs:
+            for process in processes:
+                _kill(process)
 
 
 def train_digits(steps: int, global_batch: int, seed: int, method: str = "loop") -> dict:
