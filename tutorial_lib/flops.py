@@ -10,7 +10,12 @@ Taught in: *Scaling up*.
 
 from __future__ import annotations
 
+import time
+
 import keras
+import numpy as np
+
+from tutorial_lib.checks import check_int
 
 #: Published peak dense throughput of some accelerators, in FLOP/s: (precision, rate, source).
 #: Peak rates from the vendors' data sheets, never reached by real training; not measured here.
@@ -48,3 +53,32 @@ def layer_flops(layer: keras.layers.Layer) -> int:
 def forward_flops(model: keras.Model) -> int:
     """Forward FLOPs of ``model`` for one input: the sum of :func:`layer_flops` over its layers."""
     return sum(layer_flops(layer) for layer in model.layers)
+
+
+def measured_rate(model: keras.Model, inputs: np.ndarray, *, repeats: int = 3) -> float:
+    """FLOP/s of ``model``'s forward pass on ``inputs`` on this machine, measured.
+
+    One untimed call first (it sets up the kernels for this input shape), then ``repeats`` timed
+    calls; the fastest gives the rate: :func:`forward_flops` times the number of inputs, divided
+    by its seconds. The fastest call is the one least disturbed by the rest of the machine.
+
+    Raises
+    ------
+    ValueError
+        If ``inputs`` is not a batch of the model's input shape.
+    TypeError, ValueError
+        If ``repeats`` is not a positive int.
+    """
+    repeats = check_int("repeats", repeats)
+    inputs = np.asarray(inputs, dtype=np.float32)
+    expected = tuple(model.input_shape[1:])
+    if inputs.ndim != len(expected) + 1 or tuple(inputs.shape[1:]) != expected or not len(inputs):
+        raise ValueError(f"inputs must be a batch of shape (n, {', '.join(map(str, expected))}), "
+                         f"got {inputs.shape}")
+    model(inputs)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(inputs)
+        seconds.append(time.perf_counter() - start)
+    return forward_flops(model) * len(inputs) / min(seconds)
