@@ -193,6 +193,9 @@ def run_jobs(
     ------
     TimeoutError, RuntimeError
         As :func:`run_workers`.
+    TypeError, ValueError
+        If ``job_sizes`` is empty or holds a size that is not a positive int, or another
+        argument is invalid (as in :func:`run_workers`).
     """
     sizes = [check_int("job size", size) for size in job_sizes]
     if not sizes:
